@@ -1,0 +1,347 @@
+//! Who is asking: JWT verification, the typed actor and the role guard.
+
+use std::{fmt, path::Path};
+
+use anyhow::Context as _;
+use async_graphql::{Context, ErrorExtensions, Guard};
+use entity::{partnership, partnership_school, school, trust};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::{ApiError, ApiResult};
+
+/// What a signed-in caller is, from the token's `role` claim.
+#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// The local authority's digital team: runs the partnership's registry.
+    CityAdmin,
+    /// A trust's digital lead: reads its trust's schools in full.
+    TrustLead,
+    /// A school's AI lead: its own school in full, its active mentees read-only.
+    SchoolLead,
+    /// A framework assessor for the partnerships it is assigned to.
+    Assessor,
+    /// A partner frontend: aggregates, the registry and stages, read-only.
+    Partner,
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        serde_json::from_value(serde_json::Value::String(s.replace('_', "-").to_lowercase())).map_err(|_| {
+            format!("unknown role {s:?}: city-admin, trust-lead, school-lead, assessor or partner")
+        })
+    }
+}
+
+/// The claims this service reads. `partnership` is a slug, `trust` a GIAS group UID and
+/// `school` a URN: identifiers an identity provider can know without our database ids.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub role: Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partnership: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub school: Option<i32>,
+    /// A display name; the only personal datum kept of staff besides `sub`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub exp: i64,
+    pub iat: i64,
+    pub iss: String,
+    pub aud: String,
+}
+
+/// Verifies tokens (and, with a secret or private key, signs them for the `token` command).
+#[derive(Clone)]
+pub struct Jwt {
+    decoding: DecodingKey,
+    encoding: Option<EncodingKey>,
+    validation: Validation,
+    issuer: String,
+    audience: String,
+}
+
+impl fmt::Debug for Jwt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Jwt")
+            .field("algorithm", &self.validation.algorithms)
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Jwt {
+    /// HS256 with a shared secret.
+    pub fn hs256(secret: &[u8], issuer: &str, audience: &str) -> Self {
+        Self::new(
+            Algorithm::HS256,
+            DecodingKey::from_secret(secret),
+            Some(EncodingKey::from_secret(secret)),
+            issuer,
+            audience,
+        )
+    }
+
+    /// RS256 with a PEM public key, and optionally the private key to sign with.
+    pub fn rs256(
+        public_pem: &[u8],
+        private_pem: Option<&[u8]>,
+        issuer: &str,
+        audience: &str,
+    ) -> anyhow::Result<Self> {
+        let decoding = DecodingKey::from_rsa_pem(public_pem).context("JWT public key is not an RSA PEM")?;
+        let encoding = private_pem
+            .map(EncodingKey::from_rsa_pem)
+            .transpose()
+            .context("JWT private key is not an RSA PEM")?;
+        Ok(Self::new(Algorithm::RS256, decoding, encoding, issuer, audience))
+    }
+
+    fn new(
+        alg: Algorithm,
+        decoding: DecodingKey,
+        encoding: Option<EncodingKey>,
+        issuer: &str,
+        audience: &str,
+    ) -> Self {
+        let mut validation = Validation::new(alg);
+        validation.set_issuer(&[issuer]);
+        validation.set_audience(&[audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = 30;
+        Self { decoding, encoding, validation, issuer: issuer.to_owned(), audience: audience.to_owned() }
+    }
+
+    pub fn verify(&self, token: &str) -> Result<Claims, jsonwebtoken::errors::Error> {
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map(|d| d.claims)
+    }
+
+    /// Signs a token for `who`, valid for `ttl` from now.
+    pub fn sign(&self, who: TokenRequest, ttl: chrono::Duration) -> anyhow::Result<String> {
+        let key = self
+            .encoding
+            .as_ref()
+            .context("no signing key: set JWT_SECRET, or JWT_PRIVATE_KEY_FILE for RS256")?;
+        let now = chrono::Utc::now().timestamp();
+        let claims = Claims {
+            sub: who.sub,
+            role: who.role,
+            partnership: who.partnership,
+            trust: who.trust,
+            school: who.school,
+            name: who.name,
+            iat: now,
+            exp: now + ttl.num_seconds(),
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+        };
+        Ok(jsonwebtoken::encode(&Header::new(self.validation.algorithms[0]), &claims, key)?)
+    }
+}
+
+/// What to put in a token; see `Jwt::sign`.
+#[derive(Clone, Debug)]
+pub struct TokenRequest {
+    pub sub: String,
+    pub role: Role,
+    pub partnership: Option<String>,
+    pub trust: Option<String>,
+    pub school: Option<i32>,
+    pub name: Option<String>,
+}
+
+impl TokenRequest {
+    pub fn new(role: Role) -> Self {
+        Self {
+            sub: format!("dev-{role:?}").to_lowercase(),
+            role,
+            partnership: None,
+            trust: None,
+            school: None,
+            name: None,
+        }
+    }
+}
+
+/// Where a signed-in caller belongs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// City admins, partners and assessors: one partnership.
+    Partnership(Uuid),
+    /// Trust leads: one trust's schools.
+    Trust(Uuid),
+    /// School leads: one school.
+    School(Uuid),
+}
+
+/// A verified caller, with its claims resolved against the registry.
+#[derive(Clone, Debug)]
+pub struct Actor {
+    pub subject: String,
+    pub display_name: Option<String>,
+    pub role: Role,
+    pub scope: Scope,
+    /// The partnerships whose registry this caller may read.
+    pub partnerships: Vec<Uuid>,
+}
+
+/// Who is asking, worked out once per request by the HTTP handler.
+#[derive(Clone, Debug)]
+pub enum Viewer {
+    Anonymous,
+    Signed(Actor),
+}
+
+impl Viewer {
+    /// No header means anonymous; a header that does not verify is an error, never anonymous.
+    pub async fn from_bearer(header: Option<&str>, jwt: &Jwt, db: &DatabaseConnection) -> ApiResult<Self> {
+        let Some(value) = header else { return Ok(Self::Anonymous) };
+        let token = value
+            .strip_prefix("Bearer ")
+            .ok_or(ApiError::Unauthenticated("use `Authorization: Bearer <token>`"))?;
+        let claims = jwt.verify(token.trim()).map_err(|e| {
+            tracing::info!(error = %e, "rejected token");
+            match e.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
+                    ApiError::Unauthenticated("the token has expired")
+                }
+                _ => ApiError::Unauthenticated("the token is not valid"),
+            }
+        })?;
+        Actor::resolve(claims, db).await.map(Self::Signed)
+    }
+
+    /// The signed-in actor, or UNAUTHENTICATED.
+    pub fn actor(&self) -> ApiResult<&Actor> {
+        match self {
+            Self::Signed(actor) => Ok(actor),
+            Self::Anonymous => Err(ApiError::Unauthenticated("this needs a signed-in caller")),
+        }
+    }
+
+    /// Partnerships whose registry this viewer may read; empty for anonymous callers.
+    pub fn partnerships(&self) -> &[Uuid] {
+        match self {
+            Self::Signed(actor) => &actor.partnerships,
+            Self::Anonymous => &[],
+        }
+    }
+
+    pub fn can_read_partnership(&self, id: Uuid) -> bool {
+        self.partnerships().contains(&id)
+    }
+}
+
+impl Actor {
+    /// Turns claims into a scope: a slug, URN or group UID that names nothing here is refused.
+    async fn resolve(claims: Claims, db: &DatabaseConnection) -> ApiResult<Self> {
+        let (scope, partnerships) = match claims.role {
+            Role::CityAdmin | Role::Partner | Role::Assessor => {
+                let slug = claims
+                    .partnership
+                    .as_deref()
+                    .ok_or(ApiError::Unauthenticated("the token names no partnership"))?;
+                let id = partnership::Entity::find()
+                    .select_only()
+                    .column(partnership::Column::Id)
+                    .filter(partnership::Column::Slug.eq(slug))
+                    .into_tuple::<Uuid>()
+                    .one(db)
+                    .await?
+                    .ok_or(ApiError::Unauthenticated("the token names an unknown partnership"))?;
+                (Scope::Partnership(id), vec![id])
+            }
+            Role::TrustLead => {
+                let uid =
+                    claims.trust.as_deref().ok_or(ApiError::Unauthenticated("the token names no trust"))?;
+                let id = trust::Entity::find()
+                    .select_only()
+                    .column(trust::Column::Id)
+                    .filter(trust::Column::GroupUid.eq(uid))
+                    .into_tuple::<Uuid>()
+                    .one(db)
+                    .await?
+                    .ok_or(ApiError::Unauthenticated("the token names an unknown trust"))?;
+                let partnerships = partnership_school::Entity::find()
+                    .select_only()
+                    .column(partnership_school::Column::PartnershipId)
+                    .distinct()
+                    .inner_join(school::Entity)
+                    .filter(school::Column::TrustId.eq(id))
+                    .into_tuple::<Uuid>()
+                    .all(db)
+                    .await?;
+                (Scope::Trust(id), partnerships)
+            }
+            Role::SchoolLead => {
+                let urn = claims.school.ok_or(ApiError::Unauthenticated("the token names no school"))?;
+                let rows: Vec<(Uuid, Option<Uuid>)> = school::Entity::find()
+                    .select_only()
+                    .column(school::Column::Id)
+                    .column(partnership_school::Column::PartnershipId)
+                    .left_join(partnership_school::Entity)
+                    .filter(school::Column::Urn.eq(urn))
+                    .into_tuple()
+                    .all(db)
+                    .await?;
+                let id = rows
+                    .first()
+                    .map(|r| r.0)
+                    .ok_or(ApiError::Unauthenticated("the token names an unknown school"))?;
+                (Scope::School(id), rows.into_iter().filter_map(|r| r.1).collect())
+            }
+        };
+        Ok(Self { subject: claims.sub, display_name: claims.name, role: claims.role, scope, partnerships })
+    }
+
+    /// The one partnership a city admin (or partner, assessor) works in.
+    pub fn home_partnership(&self) -> ApiResult<Uuid> {
+        match self.scope {
+            Scope::Partnership(id) => Ok(id),
+            _ => Err(ApiError::Forbidden("do this without a partnership-wide role")),
+        }
+    }
+
+    /// A city admin's partnership, or FORBIDDEN for every other role.
+    pub fn admin_of(&self) -> ApiResult<Uuid> {
+        match (self.role, self.scope) {
+            (Role::CityAdmin, Scope::Partnership(id)) => Ok(id),
+            _ => Err(ApiError::Forbidden("change the registry: that needs the city-admin role")),
+        }
+    }
+}
+
+/// Lets a field through only for the listed roles.
+pub struct RoleGuard(pub &'static [Role]);
+
+impl Guard for RoleGuard {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        match ctx.data::<Viewer>()? {
+            Viewer::Signed(actor) if self.0.contains(&actor.role) => Ok(()),
+            Viewer::Signed(_) => Err(ApiError::Forbidden("do this with your role").extend()),
+            Viewer::Anonymous => Err(ApiError::Unauthenticated("this needs a signed-in caller").extend()),
+        }
+    }
+}
+
+/// Lets any signed-in caller through; anonymous callers get UNAUTHENTICATED.
+pub struct SignedIn;
+
+impl Guard for SignedIn {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        ctx.data::<Viewer>()?.actor().map(|_| ()).map_err(|e| e.extend())
+    }
+}
+
+/// Reads a file holding a key or secret, naming the file when it can't.
+pub fn read_key(path: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read key file {}", path.display()))
+}

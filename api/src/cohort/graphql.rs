@@ -1,0 +1,142 @@
+//! The Cohort type, its queries and its mutations.
+
+use async_graphql::{Context, ID, InputObject, Object, Result, dataloader::DataLoader};
+use chrono::NaiveDate;
+use entity::cohort;
+
+use super::{CohortService, service::CohortFields};
+use crate::{
+    auth::{Role, RoleGuard, SignedIn, Viewer},
+    error::{ApiError, Extend},
+    ids::{self, global_id},
+    partnership::{
+        Partnership,
+        loader::{PartnershipById, PartnershipLoader},
+    },
+    school::{
+        School,
+        graphql::{SchoolConnection, schools_of},
+        loader::Parent,
+    },
+};
+
+/// The schools of a partnership that start their journey together.
+pub struct Cohort(pub cohort::Model);
+
+#[Object]
+impl Cohort {
+    /// Global id (Relay).
+    pub async fn id(&self) -> ID {
+        global_id("Cohort", self.0.id)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// 1 for the pioneers, then 2, 3, ... in the order cohorts start.
+    async fn ordinal(&self) -> i32 {
+        self.0.ordinal
+    }
+    async fn starts_on(&self) -> NaiveDate {
+        self.0.starts_on
+    }
+    /// The date by which the cohort's schools should be certified.
+    async fn target_on(&self) -> NaiveDate {
+        self.0.target_on
+    }
+    async fn partnership(&self, ctx: &Context<'_>) -> Result<Partnership> {
+        ctx.data::<DataLoader<PartnershipLoader>>()?
+            .load_one(PartnershipById(self.0.partnership_id))
+            .await
+            .extend()?
+            .map(Partnership)
+            .ok_or_else(|| ApiError::NotFound("partnership".into()).into_gql())
+    }
+    /// The cohort's schools, by name (at most 100 a page).
+    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
+    async fn schools(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<SchoolConnection> {
+        schools_of(ctx, Parent::Cohort(self.0.id), first, after).await
+    }
+}
+
+#[derive(Default)]
+pub struct CohortQuery;
+
+#[Object]
+impl CohortQuery {
+    /// One cohort by id.
+    #[graphql(guard = "SignedIn")]
+    async fn cohort(&self, ctx: &Context<'_>, id: ID) -> Result<Cohort> {
+        let viewer = ctx.data::<Viewer>()?;
+        let id = ids::parse(&id, "Cohort").extend()?;
+        ctx.data::<CohortService>()?.by_id(viewer, id).await.map(Cohort).extend()
+    }
+
+    /// A partnership's cohorts, in order.
+    #[graphql(guard = "SignedIn")]
+    async fn cohorts(&self, ctx: &Context<'_>, partnership: ID) -> Result<Vec<Cohort>> {
+        let viewer = ctx.data::<Viewer>()?;
+        let id = ids::parse(&partnership, "Partnership").extend()?;
+        let rows = ctx.data::<CohortService>()?.list(viewer, id).await.extend()?;
+        Ok(rows.into_iter().map(Cohort).collect())
+    }
+}
+
+/// A cohort's fields.
+#[derive(InputObject)]
+pub struct CohortInput {
+    /// Unique in the partnership, e.g. "Cohort 2".
+    pub name: String,
+    /// Position in the partnership's order of cohorts (1 = pioneers); unique.
+    pub ordinal: i32,
+    pub starts_on: NaiveDate,
+    /// Not before `startsOn`.
+    pub target_on: NaiveDate,
+}
+
+impl From<CohortInput> for CohortFields {
+    fn from(i: CohortInput) -> Self {
+        Self { name: i.name, ordinal: i.ordinal, starts_on: i.starts_on, target_on: i.target_on }
+    }
+}
+
+#[derive(Default)]
+pub struct CohortMutation;
+
+#[Object]
+impl CohortMutation {
+    /// Adds a cohort to your partnership. City admins only.
+    #[graphql(guard = "RoleGuard(&[Role::CityAdmin])")]
+    async fn create_cohort(&self, ctx: &Context<'_>, input: CohortInput) -> Result<Cohort> {
+        let actor = ctx.data::<Viewer>()?.actor().extend()?;
+        ctx.data::<CohortService>()?.create(actor, input.into()).await.map(Cohort).extend()
+    }
+
+    /// Changes a cohort of your partnership. City admins only.
+    #[graphql(guard = "RoleGuard(&[Role::CityAdmin])")]
+    async fn update_cohort(&self, ctx: &Context<'_>, id: ID, input: CohortInput) -> Result<Cohort> {
+        let actor = ctx.data::<Viewer>()?.actor().extend()?;
+        let id = ids::parse(&id, "Cohort").extend()?;
+        ctx.data::<CohortService>()?.update(actor, id, input.into()).await.map(Cohort).extend()
+    }
+
+    /// Puts a school of your partnership into a cohort (one cohort per school). City admins only.
+    #[graphql(guard = "RoleGuard(&[Role::CityAdmin])")]
+    async fn add_school_to_cohort(&self, ctx: &Context<'_>, cohort: ID, urn: i32) -> Result<School> {
+        let actor = ctx.data::<Viewer>()?.actor().extend()?;
+        let id = ids::parse(&cohort, "Cohort").extend()?;
+        ctx.data::<CohortService>()?.add_school(actor, id, urn).await.map(School).extend()
+    }
+
+    /// Takes a school out of a cohort. City admins only.
+    #[graphql(guard = "RoleGuard(&[Role::CityAdmin])")]
+    async fn remove_school_from_cohort(&self, ctx: &Context<'_>, cohort: ID, urn: i32) -> Result<School> {
+        let actor = ctx.data::<Viewer>()?.actor().extend()?;
+        let id = ids::parse(&cohort, "Cohort").extend()?;
+        ctx.data::<CohortService>()?.remove_school(actor, id, urn).await.map(School).extend()
+    }
+}

@@ -1,0 +1,139 @@
+//! Settings, from flags or the environment, with defaults that run the demo as cloned.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use anyhow::{Context as _, bail};
+use clap::{Args, ValueEnum};
+
+use crate::auth::{Jwt, read_key};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Mode {
+    /// Local use: a missing JWT secret is generated once and kept beside the data.
+    Development,
+    /// A real deployment: JWT settings must be given; nothing secret is invented.
+    Production,
+}
+
+/// Settings shared by every subcommand.
+#[derive(Clone, Debug, Args)]
+pub struct Config {
+    /// Database to use: `sqlite://FILE?mode=rwc` or `postgres://...`.
+    #[arg(long, global = true, env = "DATABASE_URL", default_value = "sqlite://partnership.db?mode=rwc")]
+    pub database_url: String,
+    /// `development` or `production`.
+    #[arg(long, global = true, env = "APP_ENV", value_enum, default_value = "development")]
+    pub mode: Mode,
+    #[command(flatten)]
+    pub jwt: JwtConfig,
+}
+
+/// How tokens are verified (and minted by the `token` command).
+#[derive(Clone, Args)]
+pub struct JwtConfig {
+    /// HS256 shared secret (at least 32 bytes in production).
+    #[arg(long = "jwt-secret", global = true, env = "JWT_SECRET", hide_env_values = true)]
+    pub secret: Option<String>,
+    /// RS256 public key (PEM file); takes precedence over JWT_SECRET.
+    #[arg(long = "jwt-public-key-file", global = true, env = "JWT_PUBLIC_KEY_FILE")]
+    pub public_key_file: Option<PathBuf>,
+    /// RS256 private key (PEM file), only to mint tokens with `token`.
+    #[arg(long = "jwt-private-key-file", global = true, env = "JWT_PRIVATE_KEY_FILE")]
+    pub private_key_file: Option<PathBuf>,
+    /// Expected `iss` claim.
+    #[arg(long = "jwt-issuer", global = true, env = "JWT_ISSUER", default_value = "partnership-api")]
+    pub issuer: String,
+    /// Expected `aud` claim.
+    #[arg(long = "jwt-audience", global = true, env = "JWT_AUDIENCE", default_value = "partnership-api")]
+    pub audience: String,
+}
+
+impl std::fmt::Debug for JwtConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtConfig")
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("public_key_file", &self.public_key_file)
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Settings of the `serve` command.
+#[derive(Clone, Debug, Args)]
+pub struct ServeConfig {
+    /// Address to listen on.
+    #[arg(long, env = "BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+    /// Load the synthetic demo partnership first, if the database does not have it yet.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+impl Config {
+    /// Builds the token verifier. In development a missing secret is created once, in a file
+    /// beside the SQLite database (or the working folder), so `serve` and `token` agree.
+    pub fn jwt(&self) -> anyhow::Result<Jwt> {
+        let JwtConfig { secret, public_key_file, private_key_file, issuer, audience } = &self.jwt;
+        if let Some(public) = public_key_file {
+            let private = private_key_file.as_deref().map(read_key).transpose()?;
+            return Jwt::rs256(&read_key(public)?, private.as_deref(), issuer, audience);
+        }
+        if let Some(secret) = secret {
+            if self.mode == Mode::Production && secret.len() < 32 {
+                bail!("JWT_SECRET must be at least 32 bytes in production");
+            }
+            return Ok(Jwt::hs256(secret.as_bytes(), issuer, audience));
+        }
+        if self.mode == Mode::Production {
+            bail!("in production, set JWT_SECRET (HS256) or JWT_PUBLIC_KEY_FILE (RS256)");
+        }
+        let path = self.dev_secret_path();
+        let secret = match std::fs::read_to_string(&path) {
+            Ok(s) if !s.trim().is_empty() => s.trim().to_owned(),
+            _ => {
+                let s: String =
+                    (0..48).map(|_| char::from(b"0123456789abcdef"[rand::random_range(0..16)])).collect();
+                write_private(&path, &s)
+                    .with_context(|| format!("cannot write development secret {}", path.display()))?;
+                tracing::info!(path = %path.display(), "generated a development JWT secret");
+                s
+            }
+        };
+        Ok(Jwt::hs256(secret.as_bytes(), issuer, audience))
+    }
+
+    fn dev_secret_path(&self) -> PathBuf {
+        let file = self
+            .database_url
+            .strip_prefix("sqlite://")
+            .map(|rest| rest.split('?').next().unwrap_or(rest))
+            .filter(|f| !f.is_empty() && !f.starts_with(':'));
+        match file {
+            Some(f) => PathBuf::from(format!("{f}.jwt-secret")),
+            None => PathBuf::from(".partnership-api.jwt-secret"),
+        }
+    }
+}
+
+fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(contents.as_bytes())
+}
+
+impl ServeConfig {
+    /// `serve`'s settings when no subcommand is given: BIND from the environment, no demo.
+    pub fn default_from_env() -> Self {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Only {
+            #[command(flatten)]
+            serve: ServeConfig,
+        }
+        Only::parse_from(["serve"]).serve
+    }
+}

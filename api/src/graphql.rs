@@ -1,0 +1,140 @@
+//! The schema: merged roots, the Relay `node` query, `me`, and the one place types are
+//! registered (`schema_builder`), so the served and the committed SDL cannot drift apart.
+
+use async_graphql::{
+    Context, EmptySubscription, ID, Interface, MergedObject, Object, Result, Schema, SchemaBuilder,
+};
+
+use crate::{
+    auth::{Actor, Role, Scope, Viewer},
+    cohort::{
+        Cohort, CohortService,
+        graphql::{CohortMutation, CohortQuery},
+    },
+    error::{ApiError, Extend},
+    ids,
+    import::graphql::ImportMutation,
+    mentorship::{MentorshipPairing, MentorshipService, graphql::MentorshipMutation},
+    partnership::{LocalAuthority, Partnership, PartnershipService, graphql::PartnershipQuery},
+    school::{
+        School, SchoolService,
+        graphql::{SchoolMutation, SchoolQuery},
+    },
+    trust::{
+        Trust, TrustService,
+        graphql::{TrustMutation, TrustQuery},
+    },
+};
+
+/// Anything with a global id.
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID", desc = "Global id (Relay)."))]
+pub enum Node {
+    Partnership(Partnership),
+    LocalAuthority(LocalAuthority),
+    Trust(Trust),
+    School(School),
+    Cohort(Cohort),
+    MentorshipPairing(MentorshipPairing),
+}
+
+/// The caller as the service sees it.
+pub struct Me(Actor);
+
+#[Object]
+impl Me {
+    /// The role from the token.
+    async fn role(&self) -> Role {
+        self.0.role
+    }
+    /// The token's subject (`sub`).
+    async fn subject(&self) -> &str {
+        &self.0.subject
+    }
+    /// The token's display name; null when it has none.
+    async fn display_name(&self) -> Option<&str> {
+        self.0.display_name.as_deref()
+    }
+    /// The partnership a city admin, partner or assessor works in; null for other roles.
+    async fn partnership(&self, ctx: &Context<'_>) -> Result<Option<Partnership>> {
+        let Scope::Partnership(id) = self.0.scope else { return Ok(None) };
+        let viewer = ctx.data::<Viewer>()?;
+        ctx.data::<PartnershipService>()?.by_id(viewer, id).await.map(|p| Some(Partnership(p))).extend()
+    }
+    /// A trust lead's trust; null for other roles.
+    async fn trust(&self, ctx: &Context<'_>) -> Result<Option<Trust>> {
+        let Scope::Trust(id) = self.0.scope else { return Ok(None) };
+        let viewer = ctx.data::<Viewer>()?;
+        ctx.data::<TrustService>()?.by_id(viewer, id).await.map(|t| Some(Trust(t))).extend()
+    }
+    /// A school lead's school; null for other roles.
+    async fn school(&self, ctx: &Context<'_>) -> Result<Option<School>> {
+        let Scope::School(id) = self.0.scope else { return Ok(None) };
+        let viewer = ctx.data::<Viewer>()?;
+        ctx.data::<SchoolService>()?.by_id(viewer, id).await.map(|s| Some(School(s))).extend()
+    }
+}
+
+#[derive(Default)]
+pub struct RootQuery;
+
+#[Object]
+impl RootQuery {
+    /// The caller's role and scope; null for anonymous callers.
+    async fn me(&self, ctx: &Context<'_>) -> Result<Option<Me>> {
+        Ok(match ctx.data::<Viewer>()? {
+            Viewer::Signed(actor) => Some(Me(actor.clone())),
+            Viewer::Anonymous => None,
+        })
+    }
+
+    /// Any object by its global id; NOT_FOUND when the caller may not see it.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Node> {
+        let viewer = ctx.data::<Viewer>()?;
+        let (kind, uuid) = ids::parse_any(&id).extend()?;
+        let node = match kind.as_str() {
+            "Partnership" => ctx
+                .data::<PartnershipService>()?
+                .by_id(viewer, uuid)
+                .await
+                .map(|m| Node::Partnership(Partnership(m))),
+            "Trust" => ctx.data::<TrustService>()?.by_id(viewer, uuid).await.map(|m| Node::Trust(Trust(m))),
+            "School" => {
+                ctx.data::<SchoolService>()?.by_id(viewer, uuid).await.map(|m| Node::School(School(m)))
+            }
+            "Cohort" => {
+                ctx.data::<CohortService>()?.by_id(viewer, uuid).await.map(|m| Node::Cohort(Cohort(m)))
+            }
+            "MentorshipPairing" => ctx
+                .data::<MentorshipService>()?
+                .by_id(viewer, uuid)
+                .await
+                .map(|m| Node::MentorshipPairing(MentorshipPairing(m))),
+            _ => Err(ApiError::NotFound("node".into())),
+        };
+        node.extend()
+    }
+}
+
+#[derive(MergedObject, Default)]
+pub struct Query(RootQuery, PartnershipQuery, SchoolQuery, TrustQuery, CohortQuery);
+
+#[derive(MergedObject, Default)]
+pub struct Mutation(SchoolMutation, TrustMutation, CohortMutation, MentorshipMutation, ImportMutation);
+
+pub type ApiSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// The deepest query accepted.
+pub const MAX_DEPTH: usize = 12;
+/// The most work one query may ask for (a page of 100 counts its fields 100 times).
+pub const MAX_COMPLEXITY: usize = 50_000;
+
+/// Registers every type. Tests print the SDL from here; `build_schema` adds data and limits.
+pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription).register_output_type::<Node>()
+}
+
+/// The SDL, as committed in `schema.graphql`.
+pub fn sdl() -> String {
+    schema_builder().finish().sdl_with_options(async_graphql::SDLExportOptions::new().sorted_fields())
+}

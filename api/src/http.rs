@@ -1,0 +1,79 @@
+//! The HTTP side: one GraphQL endpoint (POST runs a query, GET opens GraphiQL) and a health check.
+
+use std::time::Instant;
+
+use async_graphql::{ErrorExtensions, ServerError, http::GraphiQLSource};
+use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use axum::{
+    Router,
+    extract::{DefaultBodyLimit, State},
+    http::{HeaderMap, StatusCode, header::AUTHORIZATION},
+    response::{Html, IntoResponse},
+    routing::get,
+};
+
+use crate::{AppState, auth::Viewer, error::ApiError, loaders};
+
+/// The largest request body accepted (an import's CSV travels in one).
+pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/graphql", get(graphiql).post(graphql))
+        .route("/health", get(health))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+async fn graphiql() -> Html<String> {
+    Html(GraphiQLSource::build().endpoint("/graphql").title("Partnership API").finish())
+}
+
+async fn health(State(state): State<AppState>) -> impl IntoResponse {
+    match state.db.ping().await {
+        Ok(()) => (StatusCode::OK, "ok"),
+        Err(e) => {
+            tracing::error!(error = %e, "health check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+        }
+    }
+}
+
+async fn graphql(State(state): State<AppState>, headers: HeaderMap, req: GraphQLRequest) -> GraphQLResponse {
+    let started = Instant::now();
+    let header = headers.get(AUTHORIZATION).map(|v| v.to_str().unwrap_or("?"));
+    let viewer = match Viewer::from_bearer(header, &state.jwt, &state.db).await {
+        Ok(viewer) => viewer,
+        Err(err) => return refuse(err),
+    };
+    let req = req.into_inner();
+    let operation = req.operation_name.clone().unwrap_or_default();
+    let req = loaders::attach(req, &state.db, &viewer).data(viewer);
+    let mut res = state.schema.execute(req).await;
+    fill_codes(&mut res.errors);
+    tracing::info!(
+        graphql.operation = %operation,
+        graphql.errors = res.errors.len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "graphql request"
+    );
+    res.into()
+}
+
+/// A request whose token does not verify gets a GraphQL error with its code, no data.
+fn refuse(err: ApiError) -> GraphQLResponse {
+    let mut server = ServerError::new(err.to_string(), None);
+    server.extensions = err.extend().extensions;
+    async_graphql::Response::from_errors(vec![server]).into()
+}
+
+/// The framework's own errors (parse, validation, limits) carry no code: give them one.
+fn fill_codes(errors: &mut [ServerError]) {
+    for e in errors {
+        let has_code = e.extensions.as_ref().is_some_and(|x| x.get("code").is_some());
+        if !has_code {
+            let code = if e.path.is_empty() { "GRAPHQL_VALIDATION_FAILED" } else { "INTERNAL" };
+            e.extensions.get_or_insert_with(Default::default).set("code", code);
+        }
+    }
+}

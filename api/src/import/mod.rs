@@ -1,0 +1,7 @@
+//! Bulk import of schools and trusts from a GIAS extract ("all establishment data" CSV).
+
+pub mod gias;
+pub mod graphql;
+pub mod service;
+
+pub use service::{ImportReport, ImportService};

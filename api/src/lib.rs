@@ -1,0 +1,53 @@
+//! The partnership API: a GraphQL service that steers a partnership's schools through an
+//! AI-in-education certification. See README.md.
+
+pub mod auth;
+pub mod cohort;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod ids;
+pub mod import;
+pub mod loaders;
+pub mod mentorship;
+pub mod partnership;
+pub mod school;
+pub mod seed;
+pub mod trust;
+pub mod validate;
+
+use sea_orm::DatabaseConnection;
+
+pub use graphql::{ApiSchema, schema_builder, sdl};
+pub use http::router;
+
+/// What every request handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub jwt: auth::Jwt,
+    pub schema: ApiSchema,
+}
+
+impl AppState {
+    pub fn new(db: DatabaseConnection, jwt: auth::Jwt) -> Self {
+        let schema = build_schema(&db);
+        Self { db, jwt, schema }
+    }
+}
+
+/// The served schema: every type from `schema_builder`, plus services and limits.
+pub fn build_schema(db: &DatabaseConnection) -> ApiSchema {
+    schema_builder()
+        .data(partnership::PartnershipService::new(db.clone()))
+        .data(school::SchoolService::new(db.clone()))
+        .data(trust::TrustService::new(db.clone()))
+        .data(cohort::CohortService::new(db.clone()))
+        .data(mentorship::MentorshipService::new(db.clone()))
+        .data(import::ImportService::new(db.clone()))
+        .limit_depth(graphql::MAX_DEPTH)
+        .limit_complexity(graphql::MAX_COMPLEXITY)
+        .finish()
+}

@@ -1,0 +1,8 @@
+//! Mentorship pairings: a school of an earlier cohort supports one of a later cohort.
+
+pub mod graphql;
+pub mod loader;
+pub mod service;
+
+pub use graphql::MentorshipPairing;
+pub use service::MentorshipService;

@@ -1,0 +1,130 @@
+//! The Partnership and LocalAuthority types and their queries.
+
+use async_graphql::{Context, ID, Object, Result, dataloader::DataLoader};
+use chrono::NaiveDate;
+use entity::{local_authority, partnership};
+
+use super::PartnershipService;
+use crate::{
+    auth::{SignedIn, Viewer},
+    cohort::{
+        Cohort,
+        loader::{CohortLoader, CohortsOfPartnership},
+    },
+    error::Extend,
+    ids::{self, global_id},
+    school::{
+        graphql::{SchoolConnection, schools_of},
+        loader::Parent,
+    },
+};
+
+/// A group of schools that set itself a goal together: every open member school certified
+/// by the deadline. Its headline (name, dates) is public; the rest needs a signed-in role.
+pub struct Partnership(pub partnership::Model);
+
+#[Object]
+impl Partnership {
+    /// Global id (Relay).
+    pub async fn id(&self) -> ID {
+        global_id("Partnership", self.0.id)
+    }
+    /// Short URL-safe name, unique; tokens name a partnership by it.
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// When the partnership began working toward its goal.
+    async fn starts_on(&self) -> NaiveDate {
+        self.0.starts_on
+    }
+    /// The date by which every member school should be certified.
+    async fn deadline(&self) -> NaiveDate {
+        self.0.deadline
+    }
+    /// True for generated demo or benchmark data: no real schools.
+    async fn synthetic(&self) -> bool {
+        self.0.synthetic
+    }
+    /// The framework member schools are certified against, by key; null when not chosen yet.
+    #[graphql(guard = "SignedIn")]
+    async fn default_framework(&self) -> Option<&str> {
+        self.0.default_framework.as_deref()
+    }
+    /// How many active mentees one mentor school may have.
+    #[graphql(guard = "SignedIn")]
+    async fn max_active_mentees(&self) -> i32 {
+        self.0.max_active_mentees
+    }
+    /// Member schools, by name (at most 100 a page).
+    #[graphql(
+        guard = "SignedIn",
+        complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity"
+    )]
+    async fn schools(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<SchoolConnection> {
+        schools_of(ctx, Parent::Partnership(self.0.id), first, after).await
+    }
+    /// The partnership's cohorts, in order.
+    #[graphql(guard = "SignedIn")]
+    async fn cohorts(&self, ctx: &Context<'_>) -> Result<Vec<Cohort>> {
+        let rows = ctx
+            .data::<DataLoader<CohortLoader>>()?
+            .load_one(CohortsOfPartnership(self.0.id))
+            .await
+            .extend()?
+            .unwrap_or_default();
+        Ok(rows.into_iter().map(Cohort).collect())
+    }
+}
+
+/// A council area, with its three-digit LA code.
+pub struct LocalAuthority(pub local_authority::Model);
+
+#[Object]
+impl LocalAuthority {
+    /// Global id (Relay).
+    pub async fn id(&self) -> ID {
+        global_id("LocalAuthority", self.0.id)
+    }
+    /// Three-digit code, e.g. "851" for Portsmouth.
+    async fn code(&self) -> &str {
+        &self.0.code
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+}
+
+#[derive(Default)]
+pub struct PartnershipQuery;
+
+#[Object]
+impl PartnershipQuery {
+    /// Partnerships: all of them (headline only) for anonymous callers, the caller's own for
+    /// signed-in ones.
+    async fn partnerships(&self, ctx: &Context<'_>) -> Result<Vec<Partnership>> {
+        let viewer = ctx.data::<Viewer>()?;
+        let rows = ctx.data::<PartnershipService>()?.list(viewer).await.extend()?;
+        Ok(rows.into_iter().map(Partnership).collect())
+    }
+
+    /// One partnership by id.
+    async fn partnership(&self, ctx: &Context<'_>, id: ID) -> Result<Partnership> {
+        let viewer = ctx.data::<Viewer>()?;
+        let id = ids::parse(&id, "Partnership").extend()?;
+        ctx.data::<PartnershipService>()?.by_id(viewer, id).await.map(Partnership).extend()
+    }
+
+    /// One partnership by slug, e.g. "demo-city".
+    async fn partnership_by_slug(&self, ctx: &Context<'_>, slug: String) -> Result<Partnership> {
+        let viewer = ctx.data::<Viewer>()?;
+        ctx.data::<PartnershipService>()?.by_slug(viewer, &slug).await.map(Partnership).extend()
+    }
+}

@@ -1,0 +1,8 @@
+//! Partnerships (the goal, its deadline, its schools) and local authorities.
+
+pub mod graphql;
+pub mod loader;
+pub mod service;
+
+pub use graphql::{LocalAuthority, Partnership};
+pub use service::PartnershipService;

@@ -1,0 +1,147 @@
+//! Reading and changing trusts.
+
+use entity::{school, trust};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, IntoActiveModel,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    sea_query::{Expr, ExprTrait, Query, SimpleExpr},
+};
+use uuid::Uuid;
+
+use crate::{
+    auth::{Actor, Role, Viewer},
+    error::{ApiError, ApiResult},
+    ids::{Cursor, Page},
+    school::service::visible as visible_school,
+    validate,
+};
+
+/// A trust to add.
+#[derive(Clone, Debug)]
+pub struct NewTrust {
+    pub name: String,
+    pub group_uid: String,
+    pub companies_house_number: Option<String>,
+}
+
+/// Changes to a trust; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default)]
+pub struct TrustPatch {
+    pub name: Option<String>,
+    pub companies_house_number: Option<Option<String>>,
+}
+
+#[derive(Clone, Debug)]
+pub struct TrustService {
+    db: DatabaseConnection,
+}
+
+/// Trusts that run a school the viewer may see; city admins also see trusts with no schools
+/// yet, so a trust they just created is theirs to fill.
+fn visible(viewer: &Viewer) -> SimpleExpr {
+    let runs_visible = Expr::col((trust::Entity, trust::Column::Id)).in_subquery(
+        Query::select()
+            .column(school::Column::TrustId)
+            .from(school::Entity)
+            .and_where(visible_school(viewer.partnerships()))
+            .to_owned(),
+    );
+    match viewer {
+        Viewer::Signed(actor) if actor.role == Role::CityAdmin => {
+            runs_visible.or(Expr::col((trust::Entity, trust::Column::Id)).not_in_subquery(
+                Query::select()
+                    .column(school::Column::TrustId)
+                    .from(school::Entity)
+                    .and_where(school::Column::TrustId.is_not_null())
+                    .to_owned(),
+            ))
+        }
+        _ => runs_visible,
+    }
+}
+
+pub fn cursor_of(t: &trust::Model) -> Cursor {
+    Cursor { name: t.name.clone(), tie: t.group_uid.clone() }
+}
+
+impl TrustService {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    pub async fn by_id(&self, viewer: &Viewer, id: Uuid) -> ApiResult<trust::Model> {
+        viewer.actor()?;
+        trust::Entity::find_by_id(id)
+            .filter(visible(viewer))
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| ApiError::NotFound("trust".into()))
+    }
+
+    /// One page of trusts in (name, group UID) order, and whether more follow.
+    pub async fn page(&self, viewer: &Viewer, page: &Page) -> ApiResult<(Vec<trust::Model>, bool)> {
+        viewer.actor()?;
+        let mut cond = Condition::all().add(visible(viewer));
+        if let Some(c) = &page.after {
+            let name = Expr::col((trust::Entity, trust::Column::Name));
+            cond = cond.add(Condition::any().add(name.clone().gt(c.name.clone())).add(
+                Condition::all().add(name.eq(c.name.clone())).add(trust::Column::GroupUid.gt(c.tie.clone())),
+            ));
+        }
+        let mut rows = trust::Entity::find()
+            .filter(cond)
+            .order_by_asc(trust::Column::Name)
+            .order_by_asc(trust::Column::GroupUid)
+            .limit(page.first + 1)
+            .all(&self.db)
+            .await?;
+        let more = rows.len() as u64 > page.first;
+        rows.truncate(page.first as usize);
+        Ok((rows, more))
+    }
+
+    pub async fn count(&self, viewer: &Viewer) -> ApiResult<u64> {
+        viewer.actor()?;
+        Ok(trust::Entity::find().filter(visible(viewer)).count(&self.db).await?)
+    }
+
+    pub async fn create(&self, actor: &Actor, new: NewTrust) -> ApiResult<trust::Model> {
+        actor.admin_of()?;
+        let name = validate::text("name", &new.name, 200)?;
+        let group_uid = validate::group_uid(&new.group_uid)?;
+        let chn = new.companies_house_number.as_deref().map(validate::companies_house_number).transpose()?;
+        if trust::Entity::find().filter(trust::Column::GroupUid.eq(&group_uid)).one(&self.db).await?.is_some()
+        {
+            return Err(ApiError::Conflict(format!("a trust with group UID {group_uid} already exists")));
+        }
+        let row = trust::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            name: Set(name),
+            group_uid: Set(group_uid),
+            companies_house_number: Set(chn),
+        }
+        .insert(&self.db)
+        .await?;
+        tracing::info!(trust.group_uid = %row.group_uid, "created trust {}", row.name);
+        Ok(row)
+    }
+
+    pub async fn update(
+        &self,
+        actor: &Actor,
+        viewer: &Viewer,
+        id: Uuid,
+        patch: TrustPatch,
+    ) -> ApiResult<trust::Model> {
+        actor.admin_of()?;
+        let mut row = self.by_id(viewer, id).await?.into_active_model();
+        if let Some(name) = &patch.name {
+            row.name = Set(validate::text("name", name, 200)?);
+        }
+        if let Some(chn) = &patch.companies_house_number {
+            row.companies_house_number =
+                Set(chn.as_deref().map(validate::companies_house_number).transpose()?);
+        }
+        Ok(row.update(&self.db).await?)
+    }
+}

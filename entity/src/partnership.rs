@@ -1,0 +1,38 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "partnership")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    #[sea_orm(unique)]
+    pub slug: String,
+    pub name: String,
+    pub starts_on: Date,
+    pub deadline: Date,
+    pub default_framework: Option<String>,
+    pub max_active_mentees: i32,
+    pub synthetic: bool,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(has_many = "super::cohort::Entity")]
+    Cohort,
+    #[sea_orm(has_many = "super::partnership_school::Entity")]
+    PartnershipSchool,
+}
+
+impl Related<super::cohort::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Cohort.def()
+    }
+}
+
+impl Related<super::partnership_school::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::PartnershipSchool.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,21 @@
+//! Schema migrations, written by hand and additive. Each runs on SQLite and PostgreSQL.
+//!
+//! Table and column names are frozen inside each migration rather than taken from `entity`,
+//! so renaming a field in code can never rewrite history.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_create_registry;
+mod m20261122_000002_create_cohorts_and_pairings;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261122_000001_create_registry::Migration),
+            Box::new(m20261122_000002_create_cohorts_and_pairings::Migration),
+        ]
+    }
+}
