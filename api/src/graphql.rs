@@ -41,6 +41,7 @@ pub enum Node {
 /// The caller as the service sees it.
 pub struct Me(Actor);
 
+/// The caller as the service sees it.
 #[Object]
 impl Me {
     /// The role from the token.

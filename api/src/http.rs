@@ -48,8 +48,9 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, req: GraphQL
     };
     let req = req.into_inner();
     let operation = req.operation_name.clone().unwrap_or_default();
-    let req = loaders::attach(req, &state.db, &viewer).data(viewer);
-    let mut res = state.schema.execute(req).await;
+    let batches = loaders::Batches::default();
+    let req = loaders::attach(req, &state.db, &viewer, &batches).data(viewer);
+    let mut res = batches.run(state.schema.execute(req)).await;
     fill_codes(&mut res.errors);
     tracing::info!(
         graphql.operation = %operation,

@@ -13,6 +13,7 @@ pub mod import;
 pub mod loaders;
 pub mod mentorship;
 pub mod partnership;
+pub mod scalars;
 pub mod school;
 pub mod seed;
 pub mod trust;

@@ -1,6 +1,26 @@
-//! Fresh DataLoaders for each request, so a batch never mixes two callers' scopes.
+//! DataLoaders, fresh for each request (a batch never mixes two callers' scopes), and the
+//! scheduler that decides when their batches run.
+//!
+//! async-graphql's loaders run a batch a fixed delay after its first key. That splits a batch
+//! whenever resolving a long list takes longer than the delay, so the number of statements
+//! would depend on the number of rows and the speed of the machine. Here a batch instead runs
+//! when the request can make no more progress without it, and not before the batches already
+//! running have answered: loads happen in waves, one per level of the query, whatever the
+//! number of rows.
+
+use std::{
+    future::Future,
+    pin::pin,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+    },
+    task::{Context, Poll, Wake, Waker},
+    time::Duration,
+};
 
 use async_graphql::{Request, dataloader::DataLoader};
+use futures::future::BoxFuture;
 use sea_orm::DatabaseConnection;
 
 use crate::{
@@ -8,12 +28,94 @@ use crate::{
     partnership::loader::PartnershipLoader, school::loader::SchoolLoader, trust::loader::TrustLoader,
 };
 
-pub fn attach(req: Request, db: &DatabaseConnection, viewer: &Viewer) -> Request {
+/// The batches of one request: queued until the request is blocked, then run together.
+#[derive(Clone, Default)]
+pub struct Batches(Arc<BatchState>);
+
+#[derive(Default)]
+struct BatchState {
+    queued: Mutex<Vec<BoxFuture<'static, ()>>>,
+    running: AtomicUsize,
+    request: Mutex<Option<Waker>>,
+}
+
+/// Notes that the request's future woke (itself or from a finished load) while being polled.
+struct Flag {
+    woke: AtomicBool,
+    outer: Waker,
+}
+
+impl Wake for Flag {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woke.store(true, Ordering::SeqCst);
+        self.outer.wake_by_ref();
+    }
+}
+
+impl Batches {
+    fn queue(&self, batch: BoxFuture<'static, ()>) {
+        self.0.queued.lock().expect("batch queue").push(batch);
+    }
+
+    /// Starts every queued batch, if none is running.
+    fn flush(&self) {
+        if self.0.running.load(Ordering::SeqCst) > 0 {
+            return;
+        }
+        let batches = std::mem::take(&mut *self.0.queued.lock().expect("batch queue"));
+        self.0.running.fetch_add(batches.len(), Ordering::SeqCst);
+        for batch in batches {
+            let state = self.0.clone();
+            tokio::spawn(async move {
+                batch.await;
+                state.running.fetch_sub(1, Ordering::SeqCst);
+                if let Some(w) = state.request.lock().expect("request waker").as_ref() {
+                    w.wake_by_ref();
+                }
+            });
+        }
+    }
+
+    /// Drives `fut` (the request's execution), starting batches whenever it is blocked.
+    pub async fn run<F: Future>(&self, fut: F) -> F::Output {
+        let mut fut = pin!(fut);
+        std::future::poll_fn(|cx| {
+            *self.0.request.lock().expect("request waker") = Some(cx.waker().clone());
+            // A future that keeps waking itself is making progress; poll it again, within reason.
+            for _ in 0..64 {
+                let flag = Arc::new(Flag { woke: AtomicBool::new(false), outer: cx.waker().clone() });
+                let waker = Waker::from(flag.clone());
+                if let Poll::Ready(out) = fut.as_mut().poll(&mut Context::from_waker(&waker)) {
+                    return Poll::Ready(out);
+                }
+                if !flag.woke.load(Ordering::SeqCst) {
+                    self.flush();
+                    return Poll::Pending;
+                }
+            }
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        })
+        .await
+    }
+}
+
+fn loader<T>(inner: T, batches: &Batches) -> DataLoader<T> {
+    let batches = batches.clone();
+    DataLoader::new(inner, move |batch| batches.queue(batch)).delay(Duration::ZERO)
+}
+
+/// Adds this request's loaders. Execute the request inside `batches.run(..)`: outside it,
+/// their batches are queued and never start.
+pub fn attach(req: Request, db: &DatabaseConnection, viewer: &Viewer, batches: &Batches) -> Request {
     let partnerships = viewer.partnerships().to_vec();
     let db = || db.clone();
-    req.data(DataLoader::new(SchoolLoader { db: db(), partnerships: partnerships.clone() }, tokio::spawn))
-        .data(DataLoader::new(TrustLoader { db: db() }, tokio::spawn))
-        .data(DataLoader::new(CohortLoader { db: db(), partnerships: partnerships.clone() }, tokio::spawn))
-        .data(DataLoader::new(PairingLoader { db: db(), partnerships: partnerships.clone() }, tokio::spawn))
-        .data(DataLoader::new(PartnershipLoader { db: db(), partnerships }, tokio::spawn))
+    req.data(loader(SchoolLoader { db: db(), partnerships: partnerships.clone() }, batches))
+        .data(loader(TrustLoader { db: db() }, batches))
+        .data(loader(CohortLoader { db: db(), partnerships: partnerships.clone() }, batches))
+        .data(loader(PairingLoader { db: db(), partnerships: partnerships.clone() }, batches))
+        .data(loader(PartnershipLoader { db: db(), partnerships }, batches))
 }

@@ -1,1 +1,10 @@
+//! One test binary (see STYLE.md): every module below runs against SQLite, and against
+//! PostgreSQL when TEST_DATABASE_URL is set.
 
+mod auth;
+mod import;
+mod mutations;
+mod n_plus_one;
+mod registry;
+mod schema;
+mod seed;

@@ -1,7 +1,7 @@
 //! The Cohort type, its queries and its mutations.
 
+use crate::scalars::Date;
 use async_graphql::{Context, ID, InputObject, Object, Result, dataloader::DataLoader};
-use chrono::NaiveDate;
 use entity::cohort;
 
 use super::{CohortService, service::CohortFields};
@@ -23,6 +23,7 @@ use crate::{
 /// The schools of a partnership that start their journey together.
 pub struct Cohort(pub cohort::Model);
 
+/// The schools of a partnership that start their journey together.
 #[Object]
 impl Cohort {
     /// Global id (Relay).
@@ -36,12 +37,12 @@ impl Cohort {
     async fn ordinal(&self) -> i32 {
         self.0.ordinal
     }
-    async fn starts_on(&self) -> NaiveDate {
-        self.0.starts_on
+    async fn starts_on(&self) -> Date {
+        self.0.starts_on.into()
     }
     /// The date by which the cohort's schools should be certified.
-    async fn target_on(&self) -> NaiveDate {
-        self.0.target_on
+    async fn target_on(&self) -> Date {
+        self.0.target_on.into()
     }
     async fn partnership(&self, ctx: &Context<'_>) -> Result<Partnership> {
         ctx.data::<DataLoader<PartnershipLoader>>()?
@@ -93,14 +94,14 @@ pub struct CohortInput {
     pub name: String,
     /// Position in the partnership's order of cohorts (1 = pioneers); unique.
     pub ordinal: i32,
-    pub starts_on: NaiveDate,
+    pub starts_on: Date,
     /// Not before `startsOn`.
-    pub target_on: NaiveDate,
+    pub target_on: Date,
 }
 
 impl From<CohortInput> for CohortFields {
     fn from(i: CohortInput) -> Self {
-        Self { name: i.name, ordinal: i.ordinal, starts_on: i.starts_on, target_on: i.target_on }
+        Self { name: i.name, ordinal: i.ordinal, starts_on: i.starts_on.0, target_on: i.target_on.0 }
     }
 }
 

@@ -1,7 +1,7 @@
 //! The MentorshipPairing type and its mutations.
 
+use crate::scalars::Date;
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, dataloader::DataLoader};
-use chrono::NaiveDate;
 use entity::mentorship_pairing as pairing;
 
 use super::{MentorshipService, service::NewPairing};
@@ -26,6 +26,7 @@ pub enum PairingStatus {
 /// A mentor school supporting a mentee school of a later cohort.
 pub struct MentorshipPairing(pub pairing::Model);
 
+/// A mentor school supporting a mentee school of a later cohort.
 #[Object]
 impl MentorshipPairing {
     /// Global id (Relay).
@@ -47,12 +48,12 @@ impl MentorshipPairing {
             .map(Cohort)
             .ok_or_else(|| ApiError::NotFound("cohort".into()).into_gql())
     }
-    async fn started_on(&self) -> NaiveDate {
-        self.0.started_on
+    async fn started_on(&self) -> Date {
+        self.0.started_on.into()
     }
     /// When the pairing ended; null while it is active.
-    async fn ended_on(&self) -> Option<NaiveDate> {
-        self.0.ended_on
+    async fn ended_on(&self) -> Option<Date> {
+        self.0.ended_on.map(Date)
     }
     async fn status(&self) -> PairingStatus {
         if self.0.ended_on.is_some() { PairingStatus::Ended } else { PairingStatus::Active }
@@ -67,7 +68,7 @@ pub struct CreateMentorshipPairingInput {
     /// URN of the mentee school: in a cohort, with no active mentor.
     pub mentee_urn: i32,
     /// Defaults to today.
-    pub started_on: Option<NaiveDate>,
+    pub started_on: Option<Date>,
 }
 
 #[derive(Default)]
@@ -86,7 +87,7 @@ impl MentorshipMutation {
         let new = NewPairing {
             mentor_urn: input.mentor_urn,
             mentee_urn: input.mentee_urn,
-            started_on: input.started_on.unwrap_or_else(|| chrono::Utc::now().date_naive()),
+            started_on: input.started_on.map(|d| d.0).unwrap_or_else(|| chrono::Utc::now().date_naive()),
         };
         ctx.data::<MentorshipService>()?.create(actor, new).await.map(MentorshipPairing).extend()
     }
@@ -97,11 +98,11 @@ impl MentorshipMutation {
         &self,
         ctx: &Context<'_>,
         id: ID,
-        ended_on: Option<NaiveDate>,
+        ended_on: Option<Date>,
     ) -> Result<MentorshipPairing> {
         let actor = ctx.data::<Viewer>()?.actor().extend()?;
         let id = ids::parse(&id, "MentorshipPairing").extend()?;
-        let ended_on = ended_on.unwrap_or_else(|| chrono::Utc::now().date_naive());
+        let ended_on = ended_on.map(|d| d.0).unwrap_or_else(|| chrono::Utc::now().date_naive());
         ctx.data::<MentorshipService>()?.end(actor, id, ended_on).await.map(MentorshipPairing).extend()
     }
 }

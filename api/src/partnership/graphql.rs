@@ -1,7 +1,7 @@
 //! The Partnership and LocalAuthority types and their queries.
 
+use crate::scalars::Date;
 use async_graphql::{Context, ID, Object, Result, dataloader::DataLoader};
-use chrono::NaiveDate;
 use entity::{local_authority, partnership};
 
 use super::PartnershipService;
@@ -23,6 +23,8 @@ use crate::{
 /// by the deadline. Its headline (name, dates) is public; the rest needs a signed-in role.
 pub struct Partnership(pub partnership::Model);
 
+/// A group of schools that set itself a goal together: every open member school certified
+/// by the deadline. Its headline (name, dates) is public; the rest needs a signed-in role.
 #[Object]
 impl Partnership {
     /// Global id (Relay).
@@ -37,12 +39,12 @@ impl Partnership {
         &self.0.name
     }
     /// When the partnership began working toward its goal.
-    async fn starts_on(&self) -> NaiveDate {
-        self.0.starts_on
+    async fn starts_on(&self) -> Date {
+        self.0.starts_on.into()
     }
     /// The date by which every member school should be certified.
-    async fn deadline(&self) -> NaiveDate {
-        self.0.deadline
+    async fn deadline(&self) -> Date {
+        self.0.deadline.into()
     }
     /// True for generated demo or benchmark data: no real schools.
     async fn synthetic(&self) -> bool {
@@ -87,6 +89,7 @@ impl Partnership {
 /// A council area, with its three-digit LA code.
 pub struct LocalAuthority(pub local_authority::Model);
 
+/// A council area, with its three-digit LA code.
 #[Object]
 impl LocalAuthority {
     /// Global id (Relay).

@@ -46,6 +46,7 @@ pub enum SchoolCount {
     Parent(Parent),
 }
 
+/// Where a school list's total comes from, resolved only when asked for.
 #[Object]
 impl SchoolCount {
     /// How many schools the whole list holds (all pages), of those the caller may see.
@@ -100,6 +101,7 @@ pub async fn school_by_id(ctx: &Context<'_>, id: uuid::Uuid) -> Result<School> {
         .ok_or_else(|| ApiError::NotFound("school".into()).into_gql())
 }
 
+/// A school of the registry, as GIAS knows it.
 #[Object]
 impl School {
     /// Global id (Relay).

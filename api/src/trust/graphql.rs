@@ -23,6 +23,7 @@ use crate::{
 /// A multi-academy trust: a company that runs several academies.
 pub struct Trust(pub trust::Model);
 
+/// A multi-academy trust: a company that runs several academies.
 #[Object]
 impl Trust {
     /// Global id (Relay).
@@ -55,6 +56,7 @@ impl Trust {
 /// Extra fields of a trust list.
 pub struct TrustCount;
 
+/// Extra fields of a trust list.
 #[Object]
 impl TrustCount {
     /// How many trusts the whole list holds (all pages).
