@@ -84,6 +84,15 @@ impl Page {
     }
 }
 
+impl Page {
+    /// Cuts rows fetched with `first + 1` to the page, and says whether more follow.
+    pub fn split<T>(&self, mut rows: Vec<T>) -> (Vec<T>, bool) {
+        let more = rows.len() as u64 > self.first;
+        rows.truncate(self.first as usize);
+        (rows, more)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

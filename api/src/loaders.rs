@@ -19,13 +19,21 @@ use std::{
     time::Duration,
 };
 
-use async_graphql::{Request, dataloader::DataLoader};
+use async_graphql::{
+    Request,
+    dataloader::{DataLoader, Loader},
+};
 use futures::future::BoxFuture;
 use sea_orm::DatabaseConnection;
 
 use crate::{
-    auth::Viewer, cohort::loader::CohortLoader, mentorship::loader::PairingLoader,
-    partnership::loader::PartnershipLoader, school::loader::SchoolLoader, trust::loader::TrustLoader,
+    auth::Viewer,
+    cohort::loader::CohortLoader,
+    error::{ApiError, Extend},
+    mentorship::loader::PairingLoader,
+    partnership::loader::PartnershipLoader,
+    school::loader::SchoolLoader,
+    trust::loader::TrustLoader,
 };
 
 /// The batches of one request: queued until the request is blocked, then run together.
@@ -37,6 +45,19 @@ struct BatchState {
     queued: Mutex<Vec<BoxFuture<'static, ()>>>,
     running: AtomicUsize,
     request: Mutex<Option<Waker>>,
+}
+
+/// Marks a batch finished when dropped, even if the batch panicked, so the request never
+/// waits for a batch that will not come back.
+struct Done(Arc<BatchState>);
+
+impl Drop for Done {
+    fn drop(&mut self) {
+        self.0.running.fetch_sub(1, Ordering::SeqCst);
+        if let Some(w) = self.0.request.lock().map(|w| w.clone()).ok().flatten() {
+            w.wake();
+        }
+    }
 }
 
 /// Notes that the request's future woke (itself or from a finished load) while being polled.
@@ -68,13 +89,10 @@ impl Batches {
         let batches = std::mem::take(&mut *self.0.queued.lock().expect("batch queue"));
         self.0.running.fetch_add(batches.len(), Ordering::SeqCst);
         for batch in batches {
-            let state = self.0.clone();
+            let done = Done(self.0.clone());
             tokio::spawn(async move {
+                let _done = done;
                 batch.await;
-                state.running.fetch_sub(1, Ordering::SeqCst);
-                if let Some(w) = state.request.lock().expect("request waker").as_ref() {
-                    w.wake_by_ref();
-                }
             });
         }
     }
@@ -101,6 +119,18 @@ impl Batches {
         })
         .await
     }
+}
+
+/// Loads `key` through this request's loader `L`, keeping the error's code.
+pub async fn load_one<L, K>(
+    ctx: &async_graphql::Context<'_>,
+    key: K,
+) -> async_graphql::Result<Option<L::Value>>
+where
+    L: Loader<K, Error = ApiError>,
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+{
+    ctx.data::<DataLoader<L>>()?.load_one(key).await.extend()
 }
 
 fn loader<T>(inner: T, batches: &Batches) -> DataLoader<T> {

@@ -52,7 +52,7 @@ pub fn postcode(value: &str) -> ApiResult<String> {
     let ok = (5..=7).contains(&compact.len())
         && compact.bytes().all(|b| b.is_ascii_alphanumeric())
         && compact.as_bytes()[0].is_ascii_alphabetic()
-        && compact[compact.len() - 3..].as_bytes()[0].is_ascii_digit();
+        && compact.as_bytes()[compact.len() - 3].is_ascii_digit();
     if !ok {
         return Err(ApiError::invalid("postcode", format!("{value:?} is not a UK postcode")));
     }

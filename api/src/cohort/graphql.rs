@@ -1,7 +1,7 @@
 //! The Cohort type, its queries and its mutations.
 
 use crate::scalars::Date;
-use async_graphql::{Context, ID, InputObject, Object, Result, dataloader::DataLoader};
+use async_graphql::{Context, ID, InputObject, Object, Result};
 use entity::cohort;
 
 use super::{CohortService, service::CohortFields};
@@ -9,6 +9,7 @@ use crate::{
     auth::{Role, RoleGuard, SignedIn, Viewer},
     error::{ApiError, Extend},
     ids::{self, global_id},
+    loaders::load_one,
     partnership::{
         Partnership,
         loader::{PartnershipById, PartnershipLoader},
@@ -45,10 +46,8 @@ impl Cohort {
         self.0.target_on.into()
     }
     async fn partnership(&self, ctx: &Context<'_>) -> Result<Partnership> {
-        ctx.data::<DataLoader<PartnershipLoader>>()?
-            .load_one(PartnershipById(self.0.partnership_id))
-            .await
-            .extend()?
+        load_one::<PartnershipLoader, _>(ctx, PartnershipById(self.0.partnership_id))
+            .await?
             .map(Partnership)
             .ok_or_else(|| ApiError::NotFound("partnership".into()).into_gql())
     }

@@ -1,7 +1,7 @@
 //! The MentorshipPairing type and its mutations.
 
 use crate::scalars::Date;
-use async_graphql::{Context, Enum, ID, InputObject, Object, Result, dataloader::DataLoader};
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
 use entity::mentorship_pairing as pairing;
 
 use super::{MentorshipService, service::NewPairing};
@@ -13,6 +13,7 @@ use crate::{
     },
     error::{ApiError, Extend},
     ids::{self, global_id},
+    loaders::load_one,
     school::{School, graphql::school_by_id},
 };
 
@@ -41,10 +42,8 @@ impl MentorshipPairing {
     }
     /// The mentee's cohort.
     async fn cohort(&self, ctx: &Context<'_>) -> Result<Cohort> {
-        ctx.data::<DataLoader<CohortLoader>>()?
-            .load_one(CohortById(self.0.cohort_id))
-            .await
-            .extend()?
+        load_one::<CohortLoader, _>(ctx, CohortById(self.0.cohort_id))
+            .await?
             .map(Cohort)
             .ok_or_else(|| ApiError::NotFound("cohort".into()).into_gql())
     }

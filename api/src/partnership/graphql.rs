@@ -1,7 +1,7 @@
 //! The Partnership and LocalAuthority types and their queries.
 
 use crate::scalars::Date;
-use async_graphql::{Context, ID, Object, Result, dataloader::DataLoader};
+use async_graphql::{Context, ID, Object, Result};
 use entity::{local_authority, partnership};
 
 use super::PartnershipService;
@@ -13,6 +13,7 @@ use crate::{
     },
     error::Extend,
     ids::{self, global_id},
+    loaders::load_one,
     school::{
         graphql::{SchoolConnection, schools_of},
         loader::Parent,
@@ -76,12 +77,8 @@ impl Partnership {
     /// The partnership's cohorts, in order.
     #[graphql(guard = "SignedIn")]
     async fn cohorts(&self, ctx: &Context<'_>) -> Result<Vec<Cohort>> {
-        let rows = ctx
-            .data::<DataLoader<CohortLoader>>()?
-            .load_one(CohortsOfPartnership(self.0.id))
-            .await
-            .extend()?
-            .unwrap_or_default();
+        let rows =
+            load_one::<CohortLoader, _>(ctx, CohortsOfPartnership(self.0.id)).await?.unwrap_or_default();
         Ok(rows.into_iter().map(Cohort).collect())
     }
 }

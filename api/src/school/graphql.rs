@@ -3,7 +3,6 @@
 use async_graphql::{
     Context, ID, InputObject, MaybeUndefined, Object, Result,
     connection::{Connection, Edge, EmptyFields},
-    dataloader::DataLoader,
 };
 use entity::school;
 
@@ -20,6 +19,7 @@ use crate::{
     },
     error::{ApiError, Extend},
     ids::{self, Page, global_id},
+    loaders::load_one,
     mentorship::{
         MentorshipPairing,
         loader::{PairingLoader, PairingsOfMentee, PairingsOfMentor},
@@ -56,12 +56,9 @@ impl SchoolCount {
                 let viewer = ctx.data::<Viewer>()?;
                 ctx.data::<SchoolService>()?.count(viewer, filter).await.extend()?
             }
-            Self::Parent(parent) => ctx
-                .data::<DataLoader<SchoolLoader>>()?
-                .load_one(SchoolCountOf(*parent))
-                .await
-                .extend()?
-                .unwrap_or(0),
+            Self::Parent(parent) => {
+                load_one::<SchoolLoader, _>(ctx, SchoolCountOf(*parent)).await?.unwrap_or(0)
+            }
         };
         Ok(n as i64)
     }
@@ -82,21 +79,15 @@ pub async fn schools_of(
     after: Option<String>,
 ) -> Result<SchoolConnection> {
     let page = Page::new(first, after.as_deref()).extend()?;
-    let (rows, more) = ctx
-        .data::<DataLoader<SchoolLoader>>()?
-        .load_one(SchoolsOf(parent, page.clone()))
-        .await
-        .extend()?
-        .unwrap_or_default();
+    let (rows, more) =
+        load_one::<SchoolLoader, _>(ctx, SchoolsOf(parent, page.clone())).await?.unwrap_or_default();
     Ok(connection(rows, more, &page, SchoolCount::Parent(parent)))
 }
 
 /// Loads one school by id for a relation (pairing.mentor, ...).
 pub async fn school_by_id(ctx: &Context<'_>, id: uuid::Uuid) -> Result<School> {
-    ctx.data::<DataLoader<SchoolLoader>>()?
-        .load_one(SchoolById(id))
-        .await
-        .extend()?
+    load_one::<SchoolLoader, _>(ctx, SchoolById(id))
+        .await?
         .map(School)
         .ok_or_else(|| ApiError::NotFound("school".into()).into_gql())
 }
@@ -136,38 +127,27 @@ impl School {
     }
     /// The local authority the school is in.
     async fn local_authority(&self, ctx: &Context<'_>) -> Result<crate::partnership::LocalAuthority> {
-        ctx.data::<DataLoader<PartnershipLoader>>()?
-            .load_one(LocalAuthorityById(self.0.local_authority_id))
-            .await
-            .extend()?
+        load_one::<PartnershipLoader, _>(ctx, LocalAuthorityById(self.0.local_authority_id))
+            .await?
             .map(crate::partnership::LocalAuthority)
             .ok_or_else(|| ApiError::NotFound("local authority".into()).into_gql())
     }
     /// The trust that runs the school; null for an LA-maintained school.
     async fn trust(&self, ctx: &Context<'_>) -> Result<Option<Trust>> {
         let Some(id) = self.0.trust_id else { return Ok(None) };
-        Ok(ctx.data::<DataLoader<TrustLoader>>()?.load_one(TrustById(id)).await.extend()?.map(Trust))
+        Ok(load_one::<TrustLoader, _>(ctx, TrustById(id)).await?.map(Trust))
     }
     /// The partnerships the school belongs to (of those the caller may see).
     async fn partnerships(&self, ctx: &Context<'_>) -> Result<Vec<Partnership>> {
-        let rows = ctx
-            .data::<DataLoader<PartnershipLoader>>()?
-            .load_one(PartnershipsOfSchool(self.0.id))
-            .await
-            .extend()?
-            .unwrap_or_default();
+        let rows =
+            load_one::<PartnershipLoader, _>(ctx, PartnershipsOfSchool(self.0.id)).await?.unwrap_or_default();
         Ok(rows.into_iter().map(Partnership).collect())
     }
     /// The school's cohort in `partnership`, or, without it, in the first partnership that
     /// placed it in a cohort; null when it is in no cohort.
     async fn cohort(&self, ctx: &Context<'_>, partnership: Option<ID>) -> Result<Option<Cohort>> {
         let wanted = partnership.map(|id| ids::parse(&id, "Partnership")).transpose().extend()?;
-        let cohorts = ctx
-            .data::<DataLoader<CohortLoader>>()?
-            .load_one(CohortsOfSchool(self.0.id))
-            .await
-            .extend()?
-            .unwrap_or_default();
+        let cohorts = load_one::<CohortLoader, _>(ctx, CohortsOfSchool(self.0.id)).await?.unwrap_or_default();
         Ok(cohorts.into_iter().find(|c| wanted.is_none_or(|p| c.partnership_id == p)).map(Cohort))
     }
     /// Pairings in which this school is mentored; active ones only unless `includeEnded`.
@@ -176,17 +156,8 @@ impl School {
         ctx: &Context<'_>,
         #[graphql(default = false)] include_ended: bool,
     ) -> Result<Vec<MentorshipPairing>> {
-        let rows = ctx
-            .data::<DataLoader<PairingLoader>>()?
-            .load_one(PairingsOfMentee(self.0.id))
-            .await
-            .extend()?
-            .unwrap_or_default();
-        Ok(rows
-            .into_iter()
-            .filter(|p| include_ended || p.ended_on.is_none())
-            .map(MentorshipPairing)
-            .collect())
+        let rows = load_one::<PairingLoader, _>(ctx, PairingsOfMentee(self.0.id)).await?;
+        Ok(pairings(rows, include_ended))
     }
     /// Pairings in which this school mentors another; active ones only unless `includeEnded`.
     async fn mentees(
@@ -194,18 +165,20 @@ impl School {
         ctx: &Context<'_>,
         #[graphql(default = false)] include_ended: bool,
     ) -> Result<Vec<MentorshipPairing>> {
-        let rows = ctx
-            .data::<DataLoader<PairingLoader>>()?
-            .load_one(PairingsOfMentor(self.0.id))
-            .await
-            .extend()?
-            .unwrap_or_default();
-        Ok(rows
-            .into_iter()
-            .filter(|p| include_ended || p.ended_on.is_none())
-            .map(MentorshipPairing)
-            .collect())
+        let rows = load_one::<PairingLoader, _>(ctx, PairingsOfMentor(self.0.id)).await?;
+        Ok(pairings(rows, include_ended))
     }
+}
+
+fn pairings(
+    rows: Option<Vec<entity::mentorship_pairing::Model>>,
+    include_ended: bool,
+) -> Vec<MentorshipPairing> {
+    rows.unwrap_or_default()
+        .into_iter()
+        .filter(|p| include_ended || p.ended_on.is_none())
+        .map(MentorshipPairing)
+        .collect()
 }
 
 /// Narrows a school list; every field given must match.

@@ -29,14 +29,6 @@ impl Parent {
         }
     }
 
-    fn same_kind(self, id: Uuid) -> Self {
-        match self {
-            Self::Partnership(_) => Self::Partnership(id),
-            Self::Cohort(_) => Self::Cohort(id),
-            Self::Trust(_) => Self::Trust(id),
-        }
-    }
-
     /// The column a parent's id lives in, and the join that brings it in.
     fn column(self) -> Expr {
         match self {
@@ -154,10 +146,8 @@ impl Loader<SchoolsOf> for SchoolLoader {
                 by_parent.entry(parent).or_default().push(school::Model::from_query_result(&row, "")?);
             }
             for parent in parents {
-                let mut schools = by_parent.remove(&parent.id()).unwrap_or_default();
-                let more = schools.len() as u64 > page.first;
-                schools.truncate(page.first as usize);
-                out.insert(SchoolsOf(sample.same_kind(parent.id()), page.clone()), (schools, more));
+                let schools = by_parent.remove(&parent.id()).unwrap_or_default();
+                out.insert(SchoolsOf(parent, page.clone()), page.split(schools));
             }
         }
         Ok(out)

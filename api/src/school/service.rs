@@ -179,16 +179,14 @@ impl SchoolService {
         if let Some(cursor) = &page.after {
             cond = cond.add(after(cursor)?);
         }
-        let mut rows = school::Entity::find()
+        let rows = school::Entity::find()
             .filter(cond)
             .order_by_asc(school::Column::Name)
             .order_by_asc(school::Column::Urn)
             .limit(page.first + 1)
             .all(&self.db)
             .await?;
-        let more = rows.len() as u64 > page.first;
-        rows.truncate(page.first as usize);
-        Ok((rows, more))
+        Ok(page.split(rows))
     }
 
     pub async fn count(&self, viewer: &Viewer, filter: &SchoolFilter) -> ApiResult<u64> {

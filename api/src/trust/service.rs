@@ -88,16 +88,14 @@ impl TrustService {
                 Condition::all().add(name.eq(c.name.clone())).add(trust::Column::GroupUid.gt(c.tie.clone())),
             ));
         }
-        let mut rows = trust::Entity::find()
+        let rows = trust::Entity::find()
             .filter(cond)
             .order_by_asc(trust::Column::Name)
             .order_by_asc(trust::Column::GroupUid)
             .limit(page.first + 1)
             .all(&self.db)
             .await?;
-        let more = rows.len() as u64 > page.first;
-        rows.truncate(page.first as usize);
-        Ok((rows, more))
+        Ok(page.split(rows))
     }
 
     pub async fn count(&self, viewer: &Viewer) -> ApiResult<u64> {
