@@ -3,12 +3,12 @@
 use std::time::Instant;
 
 use async_graphql::{ErrorExtensions, ServerError, http::GraphiQLSource};
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use async_graphql_axum::{GraphQLRequest, GraphQLResponse, rejection::GraphQLRejection};
 use axum::{
-    Router,
+    Json, Router,
     extract::{DefaultBodyLimit, State},
     http::{HeaderMap, StatusCode, header::AUTHORIZATION},
-    response::{Html, IntoResponse},
+    response::{Html, IntoResponse, Response},
     routing::get,
 };
 
@@ -39,12 +39,33 @@ async fn health(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
-async fn graphql(State(state): State<AppState>, headers: HeaderMap, req: GraphQLRequest) -> GraphQLResponse {
+async fn graphql(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    req: Result<GraphQLRequest, GraphQLRejection>,
+) -> Response {
+    let req = match req {
+        Ok(req) => req,
+        Err(rejection) => {
+            tracing::info!(error = %rejection.0, "unreadable GraphQL request");
+            let (status, message) = match rejection.0 {
+                async_graphql::ParseRequestError::PayloadTooLarge => {
+                    (StatusCode::PAYLOAD_TOO_LARGE, "the request body is too large")
+                }
+                _ => (
+                    StatusCode::BAD_REQUEST,
+                    "the body is not a GraphQL request: send JSON with a `query` string",
+                ),
+            };
+            let body = serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": "BAD_REQUEST" } }] });
+            return (status, Json(body)).into_response();
+        }
+    };
     let started = Instant::now();
     let header = headers.get(AUTHORIZATION).map(|v| v.to_str().unwrap_or("?"));
     let viewer = match Viewer::from_bearer(header, &state.jwt, &state.db).await {
         Ok(viewer) => viewer,
-        Err(err) => return refuse(err),
+        Err(err) => return refuse(err).into_response(),
     };
     let req = req.into_inner();
     let operation = req.operation_name.clone().unwrap_or_default();
@@ -58,7 +79,7 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, req: GraphQL
         elapsed_ms = started.elapsed().as_millis() as u64,
         "graphql request"
     );
-    res.into()
+    GraphQLResponse::from(res).into_response()
 }
 
 /// A request whose token does not verify gets a GraphQL error with its code, no data.

@@ -23,7 +23,8 @@ async fn broken_requests_get_client_errors_not_500s() {
         .body(Body::from("{nope"))
         .unwrap();
     let answer = app.send(not_json).await;
-    assert!(answer.status.is_client_error(), "{answer:?}");
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    assert_eq!(answer.codes(), vec!["BAD_REQUEST"]);
 
     let syntax = app.gql(None, "{ partnerships { name ", json!({})).await;
     syntax.fails_with("GRAPHQL_VALIDATION_FAILED");
