@@ -3,7 +3,10 @@
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
+};
 
 /// Connects to `url`. SQLite gets a busy timeout so concurrent writers wait their turn.
 pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
@@ -34,4 +37,15 @@ pub async fn connect_with(mut options: ConnectOptions) -> anyhow::Result<Databas
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Migrator::up(db, None).await?;
     Ok(())
+}
+
+/// Starts a transaction that will write. On SQLite it takes the write lock at BEGIN
+/// (IMMEDIATE): concurrent writers then wait their turn on the busy timeout, instead of the
+/// second failing when it tries to upgrade a read snapshot that another writer made stale.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
 }

@@ -9,7 +9,7 @@ use entity::{
 };
 use rand::{Rng, SeedableRng, seq::SliceRandom};
 use rand_chacha::ChaCha8Rng;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::{
@@ -269,7 +269,7 @@ fn establishment_type(phase: Phase, academy: bool) -> &'static str {
 
 /// Inserts a data set in one transaction.
 pub async fn insert(db: &DatabaseConnection, data: Dataset) -> ApiResult<()> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     macro_rules! put {
         ($rows:expr, $am:ty) => {
             insert_chunks(&txn, $rows.into_iter().map(<$am>::from).collect()).await?

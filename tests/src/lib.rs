@@ -134,21 +134,16 @@ impl TestApp {
 
     /// Posts a GraphQL document with optional bearer token and variables.
     pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Answer {
-        let mut req = Request::post("/graphql").header("content-type", "application/json");
-        if let Some(t) = token {
-            req = req.header("authorization", format!("Bearer {t}"));
-        }
-        let body = json!({ "query": query, "variables": variables }).to_string();
-        self.send(req.body(Body::from(body)).expect("request")).await
+        post(self.router.clone(), token, query, variables).await
     }
 
     pub async fn send(&self, req: Request<Body>) -> Answer {
-        let res = self.router.clone().oneshot(req).await.expect("router answers");
-        let status = res.status();
-        let bytes = res.into_body().collect().await.expect("body").to_bytes();
-        let body = serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
-        Answer { status, body }
+        send(self.router.clone(), req).await
+    }
+
+    /// The router, to send requests from tasks of their own.
+    pub fn router(&self) -> Router {
+        self.router.clone()
     }
 
     /// Row count of a table, straight from the database.
@@ -164,6 +159,25 @@ impl TestApp {
             .expect("a row");
         row.try_get::<i64>("", "n").expect("n")
     }
+}
+
+/// Posts a GraphQL document to `router`.
+pub async fn post(router: Router, token: Option<&str>, query: &str, variables: Value) -> Answer {
+    let mut req = Request::post("/graphql").header("content-type", "application/json");
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    let body = json!({ "query": query, "variables": variables }).to_string();
+    send(router, req.body(Body::from(body)).expect("request")).await
+}
+
+async fn send(router: Router, req: Request<Body>) -> Answer {
+    let res = router.oneshot(req).await.expect("router answers");
+    let status = res.status();
+    let bytes = res.into_body().collect().await.expect("body").to_bytes();
+    let body = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    Answer { status, body }
 }
 
 pub struct TokenBuilder<'a> {
@@ -217,6 +231,6 @@ async fn postgres_schema(url: &str) -> ConnectOptions {
     let schema = format!("test_{}_{}", std::process::id(), SCHEMA_SEQ.fetch_add(1, Ordering::SeqCst));
     admin.execute_unprepared(&format!("CREATE SCHEMA \"{schema}\"")).await.expect("create schema");
     let mut options = ConnectOptions::new(url);
-    options.set_schema_search_path(schema).max_connections(5);
+    options.set_schema_search_path(schema).max_connections(6).min_connections(6);
     options
 }

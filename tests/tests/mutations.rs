@@ -222,3 +222,94 @@ async fn a_school_with_an_active_mentor_stays_in_its_cohort() {
     answer.fails_with("CONFLICT");
     assert_eq!(app.count("cohort_school").await, 61);
 }
+
+/// Sends each (mentor, mentee) pairing request from a task of its own, all at once.
+async fn pair_all_at_once(app: &TestApp, token: &str, pairs: Vec<(i64, i64)>) -> (usize, usize) {
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(pairs.len()));
+    let tasks: Vec<_> = pairs
+        .into_iter()
+        .map(|(mentor, mentee)| {
+            let (router, token, start) = (app.router(), token.to_owned(), start.clone());
+            tokio::spawn(async move {
+                start.wait().await;
+                tests::post(router, Some(&token), PAIR, json!({ "mentor": mentor, "mentee": mentee })).await
+            })
+        })
+        .collect();
+    let mut outcome = (0, 0);
+    for task in tasks {
+        let answer = task.await.expect("task");
+        match answer.codes().as_slice() {
+            [] => outcome.0 += 1,
+            [code] if code == "CONFLICT" => outcome.1 += 1,
+            other => panic!("unexpected answer {other:?}: {:#}", answer.body),
+        }
+    }
+    outcome
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_pairings_cannot_break_the_rules() {
+    let app = TestApp::with_demo().await;
+    let token = admin(&app).await;
+    let (_, urns) = cohort_urns(&app, &token).await;
+
+    // Six mentees for one mentor at once: the capacity of three holds.
+    let mentor = urns[1][0];
+    let pairs = urns[2][..6].iter().map(|m| (mentor, *m)).collect();
+    assert_eq!(pair_all_at_once(&app, &token, pairs).await, (3, 3));
+
+    // Four mentors for one mentee at once: one wins.
+    let mentee = urns[2][10];
+    let pairs = urns[1][1..5].iter().map(|m| (*m, mentee)).collect();
+    assert_eq!(pair_all_at_once(&app, &token, pairs).await, (1, 3));
+    assert_eq!(app.count("mentorship_pairing").await, 18 + 3 + 1);
+}
+
+/// The capacity check and the insert after it see the mentor's other pairings even while
+/// those are still being written: here another transaction fills the mentor's three places
+/// and commits only after the new request has started. The request must wait for it and then
+/// refuse, not count the mentee places as free and make a fourth.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pairing_waits_for_pairings_still_being_written() {
+    use entity::{cohort, mentorship_pairing, school};
+    use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+
+    let app = TestApp::with_demo().await;
+    let token = admin(&app).await;
+    let (_, urns) = cohort_urns(&app, &token).await;
+    let id_of = |urn: i64| {
+        let db = app.db.clone();
+        async move {
+            school::Entity::find().filter(school::Column::Urn.eq(urn as i32)).one(&db).await.unwrap().unwrap()
+        }
+    };
+    let mentor = id_of(urns[1][0]).await;
+    let cohort3 =
+        cohort::Entity::find().filter(cohort::Column::Ordinal.eq(3)).one(&app.db).await.unwrap().unwrap();
+
+    let writer = api::db::begin_write(&app.db).await.unwrap();
+    for urn in &urns[2][..3] {
+        mentorship_pairing::ActiveModel {
+            id: Set(uuid::Uuid::new_v4()),
+            partnership_id: Set(cohort3.partnership_id),
+            cohort_id: Set(cohort3.id),
+            mentor_school_id: Set(mentor.id),
+            mentee_school_id: Set(id_of(*urn).await.id),
+            started_on: Set(chrono::NaiveDate::from_ymd_opt(2026, 1, 10).unwrap()),
+            ended_on: Set(None),
+            status: Set("ACTIVE".into()),
+        }
+        .insert(&writer)
+        .await
+        .unwrap();
+    }
+    let (router, t, fourth) = (app.router(), token.clone(), urns[2][3]);
+    let request = tokio::spawn(async move {
+        tests::post(router, Some(&t), PAIR, json!({ "mentor": mentor.urn, "mentee": fourth })).await
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    writer.commit().await.unwrap();
+    request.await.unwrap().fails_with("CONFLICT");
+    assert_eq!(app.count("mentorship_pairing").await, 18 + 3);
+}

@@ -4,7 +4,7 @@ use chrono::NaiveDate;
 use entity::{cohort, cohort_school, mentorship_pairing, school};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, ModelTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+    IntoActiveModel, ModelTrait, QueryFilter, QueryOrder, Set,
 };
 use uuid::Uuid;
 
@@ -101,7 +101,7 @@ impl CohortService {
     /// Puts a member school into a cohort; a school is in at most one cohort per partnership.
     pub async fn add_school(&self, actor: &Actor, cohort: Uuid, urn: i32) -> ApiResult<school::Model> {
         let partnership = actor.admin_of()?;
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let cohort = self.admin_cohort(&txn, partnership, cohort).await?;
         let school = member_school(&txn, partnership, urn).await?;
         let existing = cohort_school::Entity::find()
@@ -131,7 +131,7 @@ impl CohortService {
     /// Takes a school out of a cohort, unless an active pairing still hangs on it.
     pub async fn remove_school(&self, actor: &Actor, cohort: Uuid, urn: i32) -> ApiResult<school::Model> {
         let partnership = actor.admin_of()?;
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let cohort = self.admin_cohort(&txn, partnership, cohort).await?;
         let school = member_school(&txn, partnership, urn).await?;
         let link = cohort_school::Entity::find_by_id((cohort.id, school.id))

@@ -6,7 +6,6 @@ use std::collections::{HashMap, HashSet};
 use entity::{local_authority, partnership, partnership_school, school, trust};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
-    TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -79,7 +78,7 @@ impl ImportService {
             skipped: parsed.skipped,
             ..Default::default()
         };
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let las = upsert_las(&txn, &parsed.rows, &mut report).await?;
         let trusts = upsert_trusts(&txn, &parsed.rows, &mut report).await?;
         let members = upsert_schools(&txn, &parsed.rows, &las, &trusts, &mut report).await?;

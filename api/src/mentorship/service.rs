@@ -1,10 +1,10 @@
 //! Creating and ending mentorship pairings, with DOMAIN.md's rules.
 
 use chrono::NaiveDate;
-use entity::{cohort, cohort_school, mentorship_pairing as pairing, partnership};
+use entity::{cohort, cohort_school, mentorship_pairing as pairing, partnership, partnership_school};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, Set, TransactionTrait,
+    PaginatorTrait, QueryFilter, QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -64,8 +64,14 @@ impl MentorshipService {
         if new.mentor_urn == new.mentee_urn {
             return Err(ApiError::invalid("menteeUrn", "a school cannot mentor itself"));
         }
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let mentor = member_school(&txn, partnership_id, new.mentor_urn).await?;
+        // Two pairings for one mentor at once must not both pass the capacity check: lock the
+        // mentor's membership row until commit (PostgreSQL; SQLite has one writer anyway).
+        partnership_school::Entity::find_by_id((partnership_id, mentor.id))
+            .lock_exclusive()
+            .one(&txn)
+            .await?;
         let mentee = member_school(&txn, partnership_id, new.mentee_urn).await?;
         let mentee_cohort = cohort_of(&txn, partnership_id, mentee.id).await?.ok_or_else(|| {
             ApiError::invalid("menteeUrn", format!("school {} is in no cohort yet", new.mentee_urn))

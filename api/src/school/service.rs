@@ -3,7 +3,7 @@
 use entity::{cohort_school, local_authority, partnership_school, school, trust};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
     sea_query::{Expr, ExprTrait, Func, Query, SimpleExpr},
 };
 use uuid::Uuid;
@@ -204,7 +204,7 @@ impl SchoolService {
         let la_name = validate::text("laName", &new.la_name, 200)?;
         let postcode = new.postcode.as_deref().map(validate::postcode).transpose()?;
 
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         if school::Entity::find().filter(school::Column::Urn.eq(new.urn)).one(&txn).await?.is_some() {
             return Err(ApiError::Conflict(format!("a school with URN {} already exists", new.urn)));
         }
