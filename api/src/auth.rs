@@ -302,14 +302,6 @@ impl Actor {
         Ok(Self { subject: claims.sub, display_name: claims.name, role: claims.role, scope, partnerships })
     }
 
-    /// The one partnership a city admin (or partner, assessor) works in.
-    pub fn home_partnership(&self) -> ApiResult<Uuid> {
-        match self.scope {
-            Scope::Partnership(id) => Ok(id),
-            _ => Err(ApiError::Forbidden("do this without a partnership-wide role")),
-        }
-    }
-
     /// A city admin's partnership, or FORBIDDEN for every other role.
     pub fn admin_of(&self) -> ApiResult<Uuid> {
         match (self.role, self.scope) {

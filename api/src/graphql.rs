@@ -38,7 +38,6 @@ pub enum Node {
     MentorshipPairing(MentorshipPairing),
 }
 
-/// The caller as the service sees it.
 pub struct Me(Actor);
 
 /// The caller as the service sees it.

@@ -36,6 +36,15 @@ async fn registry_changes_round_trip() {
         .await
         .ok();
     let trust_id = trust["createTrust"]["id"].clone();
+    let renamed = app
+        .gql(
+            Some(&token),
+            "mutation($t: ID!) { updateTrust(id: $t, input: { name: \"Harbour Trust\", companiesHouseNumber: null }) { name companiesHouseNumber } }",
+            json!({ "t": trust_id }),
+        )
+        .await
+        .ok();
+    assert_eq!(renamed["updateTrust"], json!({ "name": "Harbour Trust", "companiesHouseNumber": null }));
     let school = app
         .gql(
             Some(&token),
@@ -62,6 +71,15 @@ async fn registry_changes_round_trip() {
         .await
         .ok();
     let cohort_id = cohort["createCohort"]["id"].clone();
+    let moved = app
+        .gql(
+            Some(&token),
+            "mutation($c: ID!) { updateCohort(id: $c, input: { name: \"Cohort 4 (late)\", ordinal: 4, startsOn: \"2026-10-01\", targetOn: \"2027-07-15\" }) { name startsOn } }",
+            json!({ "c": cohort_id }),
+        )
+        .await
+        .ok();
+    assert_eq!(moved["updateCohort"], json!({ "name": "Cohort 4 (late)", "startsOn": "2026-10-01" }));
     app.gql(
         Some(&token),
         "mutation($c: ID!) { addSchoolToCohort(cohort: $c, urn: 654321) { urn } }",

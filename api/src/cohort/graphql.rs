@@ -21,7 +21,6 @@ use crate::{
     },
 };
 
-/// The schools of a partnership that start their journey together.
 pub struct Cohort(pub cohort::Model);
 
 /// The schools of a partnership that start their journey together.

@@ -24,7 +24,6 @@ pub enum PairingStatus {
     Ended,
 }
 
-/// A mentor school supporting a mentee school of a later cohort.
 pub struct MentorshipPairing(pub pairing::Model);
 
 /// A mentor school supporting a mentee school of a later cohort.

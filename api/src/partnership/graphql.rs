@@ -20,8 +20,6 @@ use crate::{
     },
 };
 
-/// A group of schools that set itself a goal together: every open member school certified
-/// by the deadline. Its headline (name, dates) is public; the rest needs a signed-in role.
 pub struct Partnership(pub partnership::Model);
 
 /// A group of schools that set itself a goal together: every open member school certified
@@ -83,7 +81,6 @@ impl Partnership {
     }
 }
 
-/// A council area, with its three-digit LA code.
 pub struct LocalAuthority(pub local_authority::Model);
 
 /// A council area, with its three-digit LA code.

@@ -34,13 +34,11 @@ use crate::{
     },
 };
 
-/// A school of the registry, as GIAS knows it.
 pub struct School(pub school::Model);
 
 /// A page of schools.
 pub type SchoolConnection = Connection<String, School, SchoolCount, EmptyFields>;
 
-/// Where a school list's total comes from, resolved only when asked for.
 pub enum SchoolCount {
     Filter(SchoolFilter),
     Parent(Parent),

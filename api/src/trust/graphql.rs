@@ -20,7 +20,6 @@ use crate::{
     },
 };
 
-/// A multi-academy trust: a company that runs several academies.
 pub struct Trust(pub trust::Model);
 
 /// A multi-academy trust: a company that runs several academies.
@@ -53,7 +52,6 @@ impl Trust {
     }
 }
 
-/// Extra fields of a trust list.
 pub struct TrustCount;
 
 /// Extra fields of a trust list.
@@ -140,10 +138,9 @@ impl TrustMutation {
     #[graphql(guard = "RoleGuard(&[Role::CityAdmin])")]
     async fn update_trust(&self, ctx: &Context<'_>, id: ID, input: UpdateTrustInput) -> Result<Trust> {
         let viewer = ctx.data::<Viewer>()?;
-        let actor = viewer.actor().extend()?;
         let id = ids::parse(&id, "Trust").extend()?;
         let patch =
             TrustPatch { name: input.name, companies_house_number: input.companies_house_number.into() };
-        ctx.data::<TrustService>()?.update(actor, viewer, id, patch).await.map(Trust).extend()
+        ctx.data::<TrustService>()?.update(viewer, id, patch).await.map(Trust).extend()
     }
 }
