@@ -205,7 +205,9 @@ impl Viewer {
     pub async fn from_bearer(header: Option<&str>, jwt: &Jwt, db: &DatabaseConnection) -> ApiResult<Self> {
         let Some(value) = header else { return Ok(Self::Anonymous) };
         let token = value
-            .strip_prefix("Bearer ")
+            .split_once(' ')
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token)
             .ok_or(ApiError::Unauthenticated("use `Authorization: Bearer <token>`"))?;
         let claims = jwt.verify(token.trim()).map_err(|e| {
             tracing::info!(error = %e, "rejected token");

@@ -1,9 +1,16 @@
-//! sea-orm entities, one module per table, in the shape `sea-orm-cli generate entity` writes
-//! from the migrated database (`migration/`). Regenerate rather than edit by hand:
+//! sea-orm entities, one module per table of the migrated schema (`migration/`).
+//!
+//! The `Model` structs are column for column what `sea-orm-cli generate entity` (2.0.4)
+//! writes from the migrated PostgreSQL database; compare after changing a migration with
 //!
 //! ```sh
-//! cargo run -p api -- migrate && sea-orm-cli generate entity -u sqlite://partnership.db -o entity/src --lib
+//! cargo run -p api -- migrate --database-url postgres://.../db
+//! sea-orm-cli generate entity -u postgres://.../db -o /tmp/entities --lib
 //! ```
+//!
+//! The `Relation` enums are kept by hand: the generator turns the composite foreign keys
+//! (`cohort_school` to `cohort`, pairings to memberships) into relations that do not compile,
+//! and the services join on the single columns declared here.
 
 pub mod prelude;
 

@@ -97,3 +97,14 @@ async fn writes_are_for_city_admins_only() {
     app.gql(Some(&app.token(Role::CityAdmin).sign()), m, json!({})).await.ok();
     assert_eq!(app.count("trust").await, 15);
 }
+
+#[tokio::test]
+async fn the_bearer_scheme_is_case_blind() {
+    let app = TestApp::with_demo().await;
+    let req = axum::http::Request::post("/graphql")
+        .header("content-type", "application/json")
+        .header("authorization", format!("bearer {}", app.token(Role::Partner).sign()))
+        .body(axum::body::Body::from(json!({ "query": Q }).to_string()))
+        .unwrap();
+    assert_eq!(app.send(req).await.ok()["me"]["role"], "PARTNER");
+}
