@@ -2,17 +2,17 @@
 
 use std::time::Instant;
 
-use async_graphql::{ErrorExtensions, ServerError, http::GraphiQLSource};
+use async_graphql::{ServerError, http::GraphiQLSource};
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse, rejection::GraphQLRejection};
 use axum::{
-    Json, Router,
+    Router,
     extract::{DefaultBodyLimit, State},
     http::{HeaderMap, StatusCode, header::AUTHORIZATION},
     response::{Html, IntoResponse, Response},
     routing::get,
 };
 
-use crate::{AppState, auth::Viewer, error::ApiError, loaders};
+use crate::{AppState, auth::Viewer, loaders};
 
 /// The largest request body accepted (an import's CSV travels in one).
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
@@ -57,15 +57,15 @@ async fn graphql(
                     "the body is not a GraphQL request: send JSON with a `query` string",
                 ),
             };
-            let body = serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": "BAD_REQUEST" } }] });
-            return (status, Json(body)).into_response();
+            return one_error(status, message.to_owned(), "BAD_REQUEST");
         }
     };
     let started = Instant::now();
     let header = headers.get(AUTHORIZATION).map(|v| v.to_str().unwrap_or("?"));
     let viewer = match Viewer::from_bearer(header, &state.jwt, &state.db).await {
         Ok(viewer) => viewer,
-        Err(err) => return refuse(err).into_response(),
+        // A token that does not verify: a GraphQL error with its code, no data.
+        Err(err) => return one_error(StatusCode::OK, err.to_string(), err.code()),
     };
     let req = req.into_inner();
     let operation = req.operation_name.clone().unwrap_or_default();
@@ -82,11 +82,12 @@ async fn graphql(
     GraphQLResponse::from(res).into_response()
 }
 
-/// A request whose token does not verify gets a GraphQL error with its code, no data.
-fn refuse(err: ApiError) -> GraphQLResponse {
-    let mut server = ServerError::new(err.to_string(), None);
-    server.extensions = err.extend().extensions;
-    async_graphql::Response::from_errors(vec![server]).into()
+/// A GraphQL-shaped answer holding one error with `code`, for requests that never reach the
+/// schema.
+fn one_error(status: StatusCode, message: String, code: &str) -> Response {
+    let mut error = ServerError::new(message, None);
+    error.extensions.get_or_insert_with(Default::default).set("code", code);
+    (status, GraphQLResponse::from(async_graphql::Response::from_errors(vec![error]))).into_response()
 }
 
 /// The framework's own errors (parse, validation, limits) carry no code: give them one.
