@@ -16,6 +16,7 @@ use crate::{
     import::graphql::ImportMutation,
     mentorship::{MentorshipPairing, MentorshipService, graphql::MentorshipMutation},
     partnership::{LocalAuthority, Partnership, PartnershipService, graphql::PartnershipQuery},
+    policy::graphql::PolicyMutation,
     school::{
         School, SchoolService,
         graphql::{SchoolMutation, SchoolQuery},
@@ -120,7 +121,14 @@ impl RootQuery {
 pub struct Query(RootQuery, PartnershipQuery, SchoolQuery, TrustQuery, CohortQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(SchoolMutation, TrustMutation, CohortMutation, MentorshipMutation, ImportMutation);
+pub struct Mutation(
+    SchoolMutation,
+    TrustMutation,
+    CohortMutation,
+    MentorshipMutation,
+    ImportMutation,
+    PolicyMutation,
+);
 
 pub type ApiSchema = Schema<Query, Mutation, EmptySubscription>;
 

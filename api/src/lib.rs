@@ -1,6 +1,7 @@
 //! The partnership API: a GraphQL service that steers a partnership's schools through an
 //! AI-in-education certification. See README.md.
 
+pub mod access;
 pub mod auth;
 pub mod cohort;
 pub mod config;
@@ -13,6 +14,7 @@ pub mod import;
 pub mod loaders;
 pub mod mentorship;
 pub mod partnership;
+pub mod policy;
 pub mod scalars;
 pub mod school;
 pub mod seed;
@@ -48,6 +50,7 @@ pub fn build_schema(db: &DatabaseConnection) -> ApiSchema {
         .data(cohort::CohortService::new(db.clone()))
         .data(mentorship::MentorshipService::new(db.clone()))
         .data(import::ImportService::new(db.clone()))
+        .data(policy::PolicyService::new(db.clone()))
         .limit_depth(graphql::MAX_DEPTH)
         .limit_complexity(graphql::MAX_COMPLEXITY)
         .finish()

@@ -27,11 +27,13 @@ use futures::future::BoxFuture;
 use sea_orm::DatabaseConnection;
 
 use crate::{
+    access::ReachLoader,
     auth::Viewer,
     cohort::loader::CohortLoader,
     error::{ApiError, Extend},
     mentorship::loader::PairingLoader,
     partnership::loader::PartnershipLoader,
+    policy::loader::PolicyLoader,
     school::loader::SchoolLoader,
     trust::loader::TrustLoader,
 };
@@ -148,4 +150,6 @@ pub fn attach(req: Request, db: &DatabaseConnection, viewer: &Viewer, batches: &
         .data(loader(CohortLoader { db: db(), partnerships: partnerships.clone() }, batches))
         .data(loader(PairingLoader { db: db(), partnerships: partnerships.clone() }, batches))
         .data(loader(PartnershipLoader { db: db(), partnerships }, batches))
+        .data(loader(PolicyLoader { db: db() }, batches))
+        .data(loader(ReachLoader { db: db(), viewer: viewer.clone() }, batches))
 }

@@ -147,6 +147,7 @@ pub fn generate(spec: &Spec) -> Dataset {
             default_framework: Some("aied-certified".to_owned()),
             max_active_mentees: 3,
             synthetic: true,
+            required_level: None,
         };
         let first = p * spec.schools / spec.partnerships;
         let last = (p + 1) * spec.schools / spec.partnerships;

@@ -14,11 +14,22 @@
 
 pub mod prelude;
 
+pub mod ai_policy;
+pub mod certification;
+pub mod certification_event;
 pub mod cohort;
 pub mod cohort_school;
+pub mod criterion;
+pub mod evidence;
+pub mod evidence_criterion;
+pub mod framework;
+pub mod framework_area;
+pub mod framework_level;
 pub mod local_authority;
 pub mod mentorship_pairing;
 pub mod partnership;
 pub mod partnership_school;
+pub mod rating;
+pub mod review;
 pub mod school;
 pub mod trust;

@@ -13,6 +13,7 @@ pub struct Model {
     pub default_framework: Option<String>,
     pub max_active_mentees: i32,
     pub synthetic: bool,
+    pub required_level: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

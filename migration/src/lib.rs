@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_create_registry;
 mod m20261122_000002_create_cohorts_and_pairings;
+mod m20261122_000003_create_certification;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261122_000001_create_registry::Migration),
             Box::new(m20261122_000002_create_cohorts_and_pairings::Migration),
+            Box::new(m20261122_000003_create_certification::Migration),
         ]
     }
 }

@@ -6,6 +6,7 @@ mod http;
 mod import;
 mod mutations;
 mod n_plus_one;
+mod policy;
 mod registry;
 mod schema;
 mod seed;

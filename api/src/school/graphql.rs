@@ -28,6 +28,8 @@ use crate::{
         Partnership,
         loader::{LocalAuthorityById, PartnershipLoader, PartnershipsOfSchool},
     },
+    policy::{AiPolicy, graphql::ai_policy_of},
+    scalars::Date,
     trust::{
         Trust,
         loader::{TrustById, TrustLoader},
@@ -156,6 +158,11 @@ impl School {
     ) -> Result<Vec<MentorshipPairing>> {
         let rows = load_one::<PairingLoader, _>(ctx, PairingsOfMentee(self.0.id)).await?;
         Ok(pairings(rows, include_ended))
+    }
+    /// The school's AI policy record as of `asOf` (default today). Everyone who sees the school
+    /// sees the status; the record itself is for those who read the school in full.
+    async fn ai_policy(&self, ctx: &Context<'_>, as_of: Option<Date>) -> Result<AiPolicy> {
+        ai_policy_of(ctx, &self.0, as_of.map(|d| d.0)).await
     }
     /// Pairings in which this school mentors another; active ones only unless `includeEnded`.
     async fn mentees(

@@ -1,0 +1,121 @@
+//! How far a signed-in caller reads a school's certification journeys and AI policy: in full
+//! (drafts: ratings, notes, evidence, feedback, history) or the summary only (stages,
+//! awarded certificates, policy status). Whether the caller sees the school at all is the
+//! registry's rule (`school::service::visible`); this is the next step in.
+//!
+//! DOMAIN.md: city admins read their partnership's schools in full, trust leads their trust's
+//! schools, school leads their own school and (read-only) their active mentees, assessors the
+//! journeys that have been submitted in their partnership; partners read summaries.
+
+use std::collections::{HashMap, HashSet};
+
+use async_graphql::{Context, dataloader::Loader};
+use entity::{mentorship_pairing as pairing, partnership_school, school};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
+use uuid::Uuid;
+
+use crate::{
+    auth::{Role, Scope, Viewer},
+    error::ApiError,
+    loaders::load_one,
+};
+
+/// What the caller reads of one school's journeys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reach {
+    /// Stages, dates and awarded certificates; the AI policy's status.
+    Summary,
+    /// Everything, once a journey has been submitted (assessors).
+    Submitted,
+    /// Everything.
+    Full,
+}
+
+impl Reach {
+    /// Whether a journey with this submission state is read in full.
+    pub fn reads_journey(self, submitted: bool) -> bool {
+        match self {
+            Self::Full => true,
+            Self::Submitted => submitted,
+            Self::Summary => false,
+        }
+    }
+}
+
+/// Key: the caller's reach over one school.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ReachOf(pub Uuid);
+
+/// Works out reach for many schools in one statement (none for partners and own schools).
+pub struct ReachLoader {
+    pub db: DatabaseConnection,
+    pub viewer: Viewer,
+}
+
+impl ReachLoader {
+    async fn matching(&self, schools: Vec<Uuid>) -> Result<(HashSet<Uuid>, Reach), ApiError> {
+        let Viewer::Signed(actor) = &self.viewer else { return Ok((HashSet::new(), Reach::Summary)) };
+        let rows: Vec<Uuid> = match (actor.role, actor.scope) {
+            (Role::CityAdmin | Role::Assessor, Scope::Partnership(p)) => {
+                partnership_school::Entity::find()
+                    .select_only()
+                    .column(partnership_school::Column::SchoolId)
+                    .filter(partnership_school::Column::PartnershipId.eq(p))
+                    .filter(partnership_school::Column::SchoolId.is_in(schools))
+                    .into_tuple()
+                    .all(&self.db)
+                    .await?
+            }
+            (Role::TrustLead, Scope::Trust(t)) => {
+                school::Entity::find()
+                    .select_only()
+                    .column(school::Column::Id)
+                    .filter(school::Column::TrustId.eq(t))
+                    .filter(school::Column::Id.is_in(schools))
+                    .into_tuple()
+                    .all(&self.db)
+                    .await?
+            }
+            (Role::SchoolLead, Scope::School(own)) => {
+                let mut rows: Vec<Uuid> = pairing::Entity::find()
+                    .select_only()
+                    .column(pairing::Column::MenteeSchoolId)
+                    .filter(pairing::Column::MentorSchoolId.eq(own))
+                    .filter(pairing::Column::EndedOn.is_null())
+                    .filter(pairing::Column::MenteeSchoolId.is_in(schools))
+                    .into_tuple()
+                    .all(&self.db)
+                    .await?;
+                rows.push(own);
+                rows
+            }
+            _ => Vec::new(),
+        };
+        let reach = if actor.role == Role::Assessor { Reach::Submitted } else { Reach::Full };
+        Ok((rows.into_iter().collect(), reach))
+    }
+}
+
+impl Loader<ReachOf> for ReachLoader {
+    type Value = Reach;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[ReachOf]) -> Result<HashMap<ReachOf, Reach>, ApiError> {
+        let (hits, reach) = self.matching(keys.iter().map(|k| k.0).collect()).await?;
+        Ok(keys.iter().map(|k| (*k, if hits.contains(&k.0) { reach } else { Reach::Summary })).collect())
+    }
+}
+
+/// The caller's reach over `school`.
+pub async fn reach(ctx: &Context<'_>, school: Uuid) -> async_graphql::Result<Reach> {
+    Ok(load_one::<ReachLoader, _>(ctx, ReachOf(school)).await?.unwrap_or(Reach::Summary))
+}
+
+/// FORBIDDEN unless the caller reads this school's journey (submitted or not) in full.
+pub async fn require_full(ctx: &Context<'_>, school: Uuid, submitted: bool) -> async_graphql::Result<()> {
+    if reach(ctx, school).await?.reads_journey(submitted) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden("read a school's drafts: only its own leads, its trust, its mentor, the city admins and (once submitted) assessors can").into_gql())
+    }
+}
