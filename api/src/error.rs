@@ -30,6 +30,8 @@ pub enum ApiError {
     Invalid { field: &'static str, reason: String },
     #[error("{0}")]
     Conflict(String),
+    #[error("not ready to submit: {}", .0.join("; "))]
+    NotReady(Vec<String>),
     #[error("{} bad row(s); nothing was imported", .0.len())]
     BadRows(Vec<RowError>),
     #[error("something went wrong on our side")]
@@ -54,6 +56,7 @@ impl ApiError {
             Self::NotFound(_) => "NOT_FOUND",
             Self::Invalid { .. } | Self::BadRows(_) => "BAD_USER_INPUT",
             Self::Conflict(_) => "CONFLICT",
+            Self::NotReady(_) => "NOT_READY",
             Self::Internal(_) => "INTERNAL",
         }
     }
@@ -100,6 +103,10 @@ impl ErrorExtensions for ApiError {
             Self::BadRows(rows) => err.extend_with(|_, e| {
                 e.set("code", code);
                 e.set("rows", async_graphql::to_value(rows).unwrap_or(async_graphql::Value::Null));
+            }),
+            Self::NotReady(missing) => err.extend_with(|_, e| {
+                e.set("code", code);
+                e.set("missing", missing.clone());
             }),
             _ => err.extend_with(|_, e| e.set("code", code)),
         }

@@ -7,6 +7,8 @@ use async_graphql::{
 
 use crate::{
     auth::{Actor, Role, Scope, Viewer},
+    certification::graphql::{CertificationMutation, CertificationQuery},
+    framework::graphql::{FrameworkMutation, FrameworkQuery},
     cohort::{
         Cohort, CohortService,
         graphql::{CohortMutation, CohortQuery},
@@ -118,7 +120,15 @@ impl RootQuery {
 }
 
 #[derive(MergedObject, Default)]
-pub struct Query(RootQuery, PartnershipQuery, SchoolQuery, TrustQuery, CohortQuery);
+pub struct Query(
+    RootQuery,
+    PartnershipQuery,
+    SchoolQuery,
+    TrustQuery,
+    CohortQuery,
+    FrameworkQuery,
+    CertificationQuery,
+);
 
 #[derive(MergedObject, Default)]
 pub struct Mutation(
@@ -128,6 +138,8 @@ pub struct Mutation(
     MentorshipMutation,
     ImportMutation,
     PolicyMutation,
+    FrameworkMutation,
+    CertificationMutation,
 );
 
 pub type ApiSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -3,10 +3,12 @@
 
 pub mod access;
 pub mod auth;
+pub mod certification;
 pub mod cohort;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod framework;
 pub mod graphql;
 pub mod http;
 pub mod ids;
@@ -51,6 +53,8 @@ pub fn build_schema(db: &DatabaseConnection) -> ApiSchema {
         .data(mentorship::MentorshipService::new(db.clone()))
         .data(import::ImportService::new(db.clone()))
         .data(policy::PolicyService::new(db.clone()))
+        .data(framework::FrameworkService::new(db.clone()))
+        .data(certification::CertificationService::new(db.clone()))
         .limit_depth(graphql::MAX_DEPTH)
         .limit_complexity(graphql::MAX_COMPLEXITY)
         .finish()

@@ -29,8 +29,10 @@ use sea_orm::DatabaseConnection;
 use crate::{
     access::ReachLoader,
     auth::Viewer,
+    certification::loader::JourneyLoader,
     cohort::loader::CohortLoader,
     error::{ApiError, Extend},
+    framework::loader::FrameworkLoader,
     mentorship::loader::PairingLoader,
     partnership::loader::PartnershipLoader,
     policy::loader::PolicyLoader,
@@ -149,7 +151,9 @@ pub fn attach(req: Request, db: &DatabaseConnection, viewer: &Viewer, batches: &
         .data(loader(TrustLoader { db: db() }, batches))
         .data(loader(CohortLoader { db: db(), partnerships: partnerships.clone() }, batches))
         .data(loader(PairingLoader { db: db(), partnerships: partnerships.clone() }, batches))
-        .data(loader(PartnershipLoader { db: db(), partnerships }, batches))
+        .data(loader(PartnershipLoader { db: db(), partnerships: partnerships.clone() }, batches))
         .data(loader(PolicyLoader { db: db() }, batches))
+        .data(loader(JourneyLoader { db: db(), partnerships }, batches))
+        .data(loader(FrameworkLoader { db: db() }, batches))
         .data(loader(ReachLoader { db: db(), viewer: viewer.clone() }, batches))
 }

@@ -26,6 +26,21 @@ pub fn text(field: &'static str, value: &str, max: usize) -> ApiResult<String> {
     Ok(value.to_owned())
 }
 
+/// Like `text`, for longer text that may hold line breaks and tabs.
+pub fn long_text(field: &'static str, value: &str, max: usize) -> ApiResult<String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(ApiError::invalid(field, "must not be empty"));
+    }
+    if value.chars().count() > max {
+        return Err(ApiError::invalid(field, format!("use at most {max} characters")));
+    }
+    if value.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        return Err(ApiError::invalid(field, "must not contain control characters"));
+    }
+    Ok(value.to_owned())
+}
+
 /// A GIAS URN: six digits.
 pub fn urn(urn: i32) -> ApiResult<i32> {
     if (100_000..=999_999).contains(&urn) {

@@ -36,6 +36,12 @@ pub enum Relation {
         to = "super::framework::Column::Id"
     )]
     Framework,
+    #[sea_orm(
+        belongs_to = "super::framework_level::Entity",
+        from = "Column::AwardedLevelId",
+        to = "super::framework_level::Column::Id"
+    )]
+    AwardedLevel,
 }
 
 impl Related<super::school::Entity> for Entity {

@@ -22,6 +22,18 @@ pub enum Relation {
         to = "super::certification::Column::Id"
     )]
     Certification,
+    #[sea_orm(
+        belongs_to = "super::criterion::Entity",
+        from = "Column::CriterionId",
+        to = "super::criterion::Column::Id"
+    )]
+    Criterion,
+}
+
+impl Related<super::criterion::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Criterion.def()
+    }
 }
 
 impl Related<super::certification::Entity> for Entity {

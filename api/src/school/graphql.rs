@@ -13,6 +13,10 @@ use super::{
 };
 use crate::{
     auth::{Role, RoleGuard, SignedIn, Viewer},
+    certification::{
+        Certification,
+        loader::{JourneyLoader, JourneysOfSchool},
+    },
     cohort::{
         Cohort,
         loader::{CohortLoader, CohortsOfSchool},
@@ -158,6 +162,11 @@ impl School {
     ) -> Result<Vec<MentorshipPairing>> {
         let rows = load_one::<PairingLoader, _>(ctx, PairingsOfMentee(self.0.id)).await?;
         Ok(pairings(rows, include_ended))
+    }
+    /// The school's certification journeys, newest first (renewals are journeys of their own).
+    async fn certifications(&self, ctx: &Context<'_>) -> Result<Vec<Certification>> {
+        let rows = load_one::<JourneyLoader, _>(ctx, JourneysOfSchool(self.0.id)).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(Certification).collect())
     }
     /// The school's AI policy record as of `asOf` (default today). Everyone who sees the school
     /// sees the status; the record itself is for those who read the school in full.
