@@ -8,12 +8,12 @@ use async_graphql::{
 use crate::{
     auth::{Actor, Role, Scope, Viewer},
     certification::graphql::{CertificationMutation, CertificationQuery},
-    framework::graphql::{FrameworkMutation, FrameworkQuery},
     cohort::{
         Cohort, CohortService,
         graphql::{CohortMutation, CohortQuery},
     },
     error::{ApiError, Extend},
+    framework::graphql::{FrameworkMutation, FrameworkQuery},
     ids,
     import::graphql::ImportMutation,
     mentorship::{MentorshipPairing, MentorshipService, graphql::MentorshipMutation},

@@ -55,6 +55,9 @@ enum Command {
         #[arg(long = "la")]
         la_codes: Vec<String>,
     },
+    /// Load a framework file (TOML or JSON; format in README). Loading the same version with
+    /// the same content again changes nothing.
+    LoadFramework { file: PathBuf },
     /// Mint a token for local use, signed with the configured secret or private key.
     Token {
         /// city-admin, trust-lead, school-lead, assessor or partner.
@@ -160,6 +163,22 @@ async fn run() -> anyhow::Result<()> {
                 }
                 Err(e) => return Err(anyhow::anyhow!("{e}")),
             }
+        }
+        Command::LoadFramework { file } => {
+            let source =
+                std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let db = db::connect(&config.database_url).await?;
+            db::migrate(&db).await?;
+            let loaded =
+                api::framework::service::load(&db, &source).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let f = &loaded.framework;
+            eprintln!(
+                "{} {} version {} ({})",
+                if loaded.created { "loaded" } else { "already loaded:" },
+                f.name,
+                f.version,
+                f.slug
+            );
         }
         Command::Token { role, partnership, trust, school, sub, name, hours } => {
             let jwt = config.jwt()?;

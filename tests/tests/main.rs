@@ -2,6 +2,7 @@
 //! PostgreSQL when TEST_DATABASE_URL is set.
 
 mod auth;
+mod certification;
 mod http;
 mod import;
 mod mutations;

@@ -527,7 +527,11 @@ impl CertificationMutation {
     async fn enrol(&self, ctx: &Context<'_>, input: EnrolInput) -> Result<Certification> {
         let actor = ctx.data::<Viewer>()?.actor().extend()?;
         let service = ctx.data::<CertificationService>()?;
-        service.enrol(actor, input.urn, &input.framework, &input.target_level).await.map(Certification).extend()
+        service
+            .enrol(actor, input.urn, &input.framework, &input.target_level)
+            .await
+            .map(Certification)
+            .extend()
     }
 
     /// Records ratings (insert or replace), all in one transaction. School leads.
@@ -549,7 +553,12 @@ impl CertificationMutation {
 
     /// Adds an evidence item linked to criteria. School leads.
     #[graphql(guard = "RoleGuard(&[Role::SchoolLead])")]
-    async fn add_evidence(&self, ctx: &Context<'_>, certification: ID, input: EvidenceInput) -> Result<Evidence> {
+    async fn add_evidence(
+        &self,
+        ctx: &Context<'_>,
+        certification: ID,
+        input: EvidenceInput,
+    ) -> Result<Evidence> {
         let actor = ctx.data::<Viewer>()?.actor().extend()?;
         let new = NewEvidence {
             kind: input.kind,
@@ -560,7 +569,8 @@ impl CertificationMutation {
             no_personal_data: input.no_personal_data,
         };
         let service = ctx.data::<CertificationService>()?;
-        let (item, criteria) = service.add_evidence(actor, journey_id(&certification)?, new).await.extend()?;
+        let (item, criteria) =
+            service.add_evidence(actor, journey_id(&certification)?, new).await.extend()?;
         let data = framework_by_id(ctx, certification_framework(ctx, item.certification_id).await?).await?;
         Ok(Evidence(EvidenceItem { item, criteria }, data))
     }

@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 
 use async_graphql::dataloader::Loader;
-use entity::{certification, certification_event as event, evidence, evidence_criterion, rating, review, school};
+use entity::{
+    certification, certification_event as event, evidence, evidence_criterion, rating, review, school,
+};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
@@ -44,7 +46,9 @@ impl EvidenceItem {
         items
             .iter()
             .flat_map(|e| {
-                e.criteria.iter().map(|c| evidence_criterion::Model { evidence_id: e.item.id, criterion_id: *c })
+                e.criteria
+                    .iter()
+                    .map(|c| evidence_criterion::Model { evidence_id: e.item.id, criterion_id: *c })
             })
             .collect()
     }
@@ -71,7 +75,10 @@ impl Loader<JourneysOfSchool> for JourneyLoader {
     type Value = Vec<certification::Model>;
     type Error = ApiError;
 
-    async fn load(&self, keys: &[JourneysOfSchool]) -> Result<HashMap<JourneysOfSchool, Self::Value>, ApiError> {
+    async fn load(
+        &self,
+        keys: &[JourneysOfSchool],
+    ) -> Result<HashMap<JourneysOfSchool, Self::Value>, ApiError> {
         let rows = certification::Entity::find()
             .filter(certification::Column::SchoolId.is_in(ids(keys, |k| k.0)))
             .order_by_desc(certification::Column::EnrolledAt)

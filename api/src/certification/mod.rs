@@ -23,7 +23,7 @@ pub enum CertificationStage {
     Expired,
 }
 
-use CertificationStage as Stage;
+pub use CertificationStage as Stage;
 
 impl Stage {
     pub const ALL: [Self; 9] = [

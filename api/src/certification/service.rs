@@ -7,13 +7,14 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use entity::{
-    certification, certification_event as event, evidence, evidence_criterion, framework, framework_level, rating,
-    review, school,
+    certification, certification_event as event, evidence, evidence_criterion, framework, framework_level,
+    rating, review, school,
 };
 use rand::Rng;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, RelationTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, sea_query::OnConflict,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationTrait, Set,
+    sea_query::OnConflict,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -354,14 +355,16 @@ impl CertificationService {
             .order_by_desc(certification::Column::EnrolledAt)
             .all(&txn)
             .await?;
-        if let Some(open) = earlier.iter().find(|j| !matches!(Stage::from_db(&j.stage), Stage::Certified | Stage::Withdrawn))
+        if let Some(open) =
+            earlier.iter().find(|j| !matches!(Stage::from_db(&j.stage), Stage::Certified | Stage::Withdrawn))
         {
             return Err(ApiError::Conflict(format!(
                 "the school already has an open {} journey (stage {}); withdraw it first",
                 framework.name, open.stage
             )));
         }
-        let renewal_of = earlier.iter().filter(|j| j.awarded_on.is_some()).max_by_key(|j| j.awarded_on).cloned();
+        let renewal_of =
+            earlier.iter().filter(|j| j.awarded_on.is_some()).max_by_key(|j| j.awarded_on).cloned();
         let at = now();
         let journey = certification::ActiveModel {
             id: Set(Uuid::new_v4()),
@@ -395,7 +398,12 @@ impl CertificationService {
     }
 
     /// Records many ratings at once (insert or replace), all or nothing.
-    pub async fn rate(&self, actor: &Actor, id: Uuid, ratings: Vec<NewRating>) -> ApiResult<certification::Model> {
+    pub async fn rate(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        ratings: Vec<NewRating>,
+    ) -> ApiResult<certification::Model> {
         if ratings.is_empty() || ratings.len() > MAX_RATINGS {
             return Err(ApiError::invalid("ratings", format!("give 1 to {MAX_RATINGS} ratings")));
         }
@@ -471,7 +479,8 @@ impl CertificationService {
                 (None, Some(text))
             }
             _ => {
-                let url = new.url.as_deref().ok_or_else(|| ApiError::invalid("url", "give the item's link"))?;
+                let url =
+                    new.url.as_deref().ok_or_else(|| ApiError::invalid("url", "give the item's link"))?;
                 (Some(web_url(url)?), optional_text("text", new.text, MAX_TEXT)?)
             }
         };
@@ -510,7 +519,10 @@ impl CertificationService {
         .insert(&txn)
         .await?;
         evidence_criterion::Entity::insert_many(
-            links.iter().map(|c| evidence_criterion::ActiveModel { evidence_id: Set(item.id), criterion_id: Set(*c) }),
+            links.iter().map(|c| evidence_criterion::ActiveModel {
+                evidence_id: Set(item.id),
+                criterion_id: Set(*c),
+            }),
         )
         .exec_without_returning(&txn)
         .await?;
@@ -574,7 +586,8 @@ impl CertificationService {
         let journey = locked_own(&txn, actor, id).await?;
         allowed(&journey, Stage::Submitted)?;
         let data = frameworks::data(&txn, journey.framework_id).await?;
-        let ratings = rating::Entity::find().filter(rating::Column::CertificationId.eq(journey.id)).all(&txn).await?;
+        let ratings =
+            rating::Entity::find().filter(rating::Column::CertificationId.eq(journey.id)).all(&txn).await?;
         let links = evidence_criterion::Entity::find()
             .inner_join(evidence::Entity)
             .filter(evidence::Column::CertificationId.eq(journey.id))
@@ -610,11 +623,17 @@ impl CertificationService {
     }
 
     /// An assessor of the school's partnership picks up a submission.
-    pub async fn claim(&self, actor: &Actor, id: Uuid, expected: Option<i32>) -> ApiResult<certification::Model> {
+    pub async fn claim(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        expected: Option<i32>,
+    ) -> ApiResult<certification::Model> {
         let txn = crate::db::begin_write(&self.db).await?;
         let journey = locked_for_assessor(&txn, actor, id).await?;
         let journey = transition(&txn, actor, journey, Stage::UnderReview, expected, None, |_| {}).await?;
-        let rounds = review::Entity::find().filter(review::Column::CertificationId.eq(id)).count(&txn).await?;
+        let rounds =
+            review::Entity::find().filter(review::Column::CertificationId.eq(id)).count(&txn).await?;
         review::ActiveModel {
             id: Set(Uuid::new_v4()),
             certification_id: Set(id),
@@ -667,7 +686,10 @@ impl CertificationService {
         let mut seen = HashSet::new();
         for f in &area_feedback {
             if data.area_by_key(&f.area).is_none() {
-                return Err(ApiError::invalid("areaFeedback", format!("this framework has no area {:?}", f.area)));
+                return Err(ApiError::invalid(
+                    "areaFeedback",
+                    format!("this framework has no area {:?}", f.area),
+                ));
             }
             if !seen.insert(f.area.clone()) {
                 return Err(ApiError::invalid("areaFeedback", format!("area {} is given twice", f.area)));
@@ -695,11 +717,14 @@ impl CertificationService {
                 let key = decision.level.as_deref().map(str::trim).ok_or_else(|| {
                     ApiError::invalid("level", "give the level awarded (at most the target level)")
                 })?;
-                let level = data
-                    .level_by_key(key)
-                    .ok_or_else(|| ApiError::invalid("level", format!("this framework has no level {key:?}")))?;
+                let level = data.level_by_key(key).ok_or_else(|| {
+                    ApiError::invalid("level", format!("this framework has no level {key:?}"))
+                })?;
                 if level.rank > target {
-                    return Err(ApiError::invalid("level", "the level awarded cannot be above the target level"));
+                    return Err(ApiError::invalid(
+                        "level",
+                        "the level awarded cannot be above the target level",
+                    ));
                 }
                 let today = today();
                 let awarded_on = decision.awarded_on.unwrap_or(today);
@@ -810,7 +835,11 @@ fn allowed(journey: &certification::Model, to: Stage) -> ApiResult<()> {
         "the journey is {}; it cannot go to {}{}",
         from.as_db(),
         to.as_db(),
-        if next.is_empty() { ", nor anywhere else".to_owned() } else { format!(", only to {}", next.join(", ")) }
+        if next.is_empty() {
+            ", nor anywhere else".to_owned()
+        } else {
+            format!(", only to {}", next.join(", "))
+        }
     )))
 }
 
@@ -848,7 +877,9 @@ async fn transition(
         .exec(txn)
         .await?;
     if done.rows_affected != 1 {
-        return Err(ApiError::Conflict("the journey changed while this change was being saved; reload it".into()));
+        return Err(ApiError::Conflict(
+            "the journey changed while this change was being saved; reload it".into(),
+        ));
     }
     let from = Stage::from_db(&journey.stage);
     event_row(journey.id, version, Some(from), to, at, actor, note).insert(txn).await?;
@@ -893,6 +924,31 @@ async fn copy_ratings(
         rating::Entity::insert_many(rows).exec_without_returning(txn).await?;
     }
     Ok(())
+}
+
+/// The schools among `schools` that count as certified for `partnership` on `as_of`
+/// (DOMAIN.md): a certificate of the partnership's framework, valid that day, at or above its
+/// required level (default the lowest; ranked as in the framework's latest version).
+pub async fn certified_for(
+    db: &impl ConnectionTrait,
+    partnership: &entity::partnership::Model,
+    schools: Vec<Uuid>,
+    as_of: NaiveDate,
+) -> ApiResult<HashSet<Uuid>> {
+    let Some(slug) = partnership.default_framework.as_deref() else { return Ok(HashSet::new()) };
+    let min_rank = match partnership.required_level.as_deref() {
+        Some(key) => {
+            let latest = frameworks::latest(db, slug).await?;
+            framework_level::Entity::find()
+                .filter(framework_level::Column::FrameworkId.eq(latest.id))
+                .filter(framework_level::Column::Key.eq(key))
+                .one(db)
+                .await?
+                .map_or(1, |l| l.rank)
+        }
+        None => 1,
+    };
+    certified_schools(db, schools, slug, min_rank, as_of).await
 }
 
 /// Schools among `schools` that hold a certificate of framework `slug` valid on `as_of`, at

@@ -125,7 +125,10 @@ impl FrameworkFile {
             let code_ok = (1..=40).contains(&c.code.len())
                 && c.code.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
             if !code_ok {
-                return Err(bad(format!("criteria[{i}].code {:?}: use 1 to 40 of A-Z, a-z, 0-9, '.', '_', '-'", c.code)));
+                return Err(bad(format!(
+                    "criteria[{i}].code {:?}: use 1 to 40 of A-Z, a-z, 0-9, '.', '_', '-'",
+                    c.code
+                )));
             }
             if !codes.insert(c.code.as_str()) {
                 return Err(bad(format!("{}: the code is used twice", at("code"))));
@@ -137,8 +140,15 @@ impl FrameworkFile {
                 return Err(bad(format!("{}: no level has the key {:?}", at("level"), c.level)));
             }
             match (&c.group, groups.is_empty()) {
-                (None, false) => return Err(bad(format!("{}: this framework has stakeholder groups; name one", at("group")))),
-                (Some(_), true) => return Err(bad(format!("{}: this framework has no stakeholder groups", at("group")))),
+                (None, false) => {
+                    return Err(bad(format!(
+                        "{}: this framework has stakeholder groups; name one",
+                        at("group")
+                    )));
+                }
+                (Some(_), true) => {
+                    return Err(bad(format!("{}: this framework has no stakeholder groups", at("group"))));
+                }
                 (Some(g), false) if !groups.contains(g.as_str()) => {
                     return Err(bad(format!("{}: no stakeholder group has the key {g:?}", at("group"))));
                 }
@@ -163,7 +173,10 @@ fn keys<'a>(list: &str, items: &'a [Named]) -> ApiResult<HashSet<&'a str>> {
             && item.key.as_bytes()[0].is_ascii_uppercase()
             && item.key.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
         if !key_ok {
-            return Err(bad(format!("{list}[{i}].key {:?}: use 1 to 40 of A-Z, 0-9 and '_', starting with a letter", item.key)));
+            return Err(bad(format!(
+                "{list}[{i}].key {:?}: use 1 to 40 of A-Z, 0-9 and '_', starting with a letter",
+                item.key
+            )));
         }
         if !seen.insert(item.key.as_str()) {
             return Err(bad(format!("{list}[{i}].key {:?} is used twice", item.key)));
@@ -199,7 +212,10 @@ mod tests {
     #[test]
     fn the_shipped_file_holds_45_criteria() {
         let f = FrameworkFile::parse(AIED_CERTIFIED).unwrap();
-        assert_eq!((f.areas.len(), f.levels.len(), f.stakeholder_groups.len(), f.criteria.len()), (5, 3, 3, 45));
+        assert_eq!(
+            (f.areas.len(), f.levels.len(), f.stakeholder_groups.len(), f.criteria.len()),
+            (5, 3, 3, 45)
+        );
     }
 
     #[test]
@@ -221,7 +237,8 @@ mod tests {
         let src = AIED_CERTIFIED.replacen("area = \"POLICIES_AND_ETHICS\"", "area = \"POLICY\"", 1);
         let err = FrameworkFile::parse(&src).unwrap_err().to_string();
         assert!(err.contains("criteria[9] (POL-E-LEA).area"), "{err}");
-        let src = AIED_CERTIFIED.replacen("validity_months = 24", "validity_months = 24\ncolour = \"red\"", 1);
+        let src =
+            AIED_CERTIFIED.replacen("validity_months = 24", "validity_months = 24\ncolour = \"red\"", 1);
         let err = FrameworkFile::parse(&src).unwrap_err().to_string();
         assert!(err.contains("line 14") && err.contains("colour"), "{err}");
     }

@@ -67,11 +67,17 @@ impl Framework {
     }
 }
 
-fn criteria(data: &Arc<FrameworkData>, area: Option<uuid::Uuid>, level: Option<&str>) -> Result<Vec<Criterion>> {
+fn criteria(
+    data: &Arc<FrameworkData>,
+    area: Option<uuid::Uuid>,
+    level: Option<&str>,
+) -> Result<Vec<Criterion>> {
     let level = match level {
         Some(key) => Some(
             data.level_by_key(key)
-                .ok_or_else(|| ApiError::invalid("level", format!("this framework has no level {key:?}")).into_gql())?
+                .ok_or_else(|| {
+                    ApiError::invalid("level", format!("this framework has no level {key:?}")).into_gql()
+                })?
                 .id,
         ),
         None => None,

@@ -4,10 +4,11 @@ use async_graphql::dataloader::Loader;
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
-use super::{FrameworkData, service::data_of};
+use super::{FrameworkData, service::known};
 use crate::error::ApiError;
 
-/// Key: one framework version with its parts. Frameworks are public: no scope applies.
+/// Key: one framework version with its parts. Frameworks are public: no scope applies, and
+/// versions never change, so they come from the process-wide cache after their first load.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct FrameworkById(pub Uuid);
 
@@ -20,7 +21,7 @@ impl Loader<FrameworkById> for FrameworkLoader {
     type Error = ApiError;
 
     async fn load(&self, keys: &[FrameworkById]) -> Result<HashMap<FrameworkById, Self::Value>, Self::Error> {
-        let rows = data_of(&self.db, keys.iter().map(|k| k.0).collect()).await?;
+        let rows = known(&self.db, keys.iter().map(|k| k.0).collect()).await?;
         Ok(rows.into_iter().map(|d| (FrameworkById(d.framework.id), d)).collect())
     }
 }

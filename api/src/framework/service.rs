@@ -1,6 +1,9 @@
 //! Loading framework files into the database and reading frameworks back.
 
-use std::sync::Arc;
+use std::{
+    collections::HashMap,
+    sync::{Arc, LazyLock, RwLock},
+};
 
 use entity::{criterion, framework, framework_area, framework_level};
 use sea_orm::{
@@ -110,7 +113,8 @@ pub async fn latest(db: &impl ConnectionTrait, slug: &str) -> ApiResult<framewor
 
 /// Every part of the given framework versions, in four statements.
 pub async fn data_of(db: &impl ConnectionTrait, ids: Vec<Uuid>) -> ApiResult<Vec<Arc<FrameworkData>>> {
-    let frameworks = framework::Entity::find().filter(framework::Column::Id.is_in(ids.clone())).all(db).await?;
+    let frameworks =
+        framework::Entity::find().filter(framework::Column::Id.is_in(ids.clone())).all(db).await?;
     let levels = framework_level::Entity::find()
         .filter(framework_level::Column::FrameworkId.is_in(ids.clone()))
         .order_by_asc(framework_level::Column::Rank)
@@ -139,9 +143,31 @@ pub async fn data_of(db: &impl ConnectionTrait, ids: Vec<Uuid>) -> ApiResult<Vec
         .collect())
 }
 
+/// Framework versions already read by this process. A version is never changed once loaded
+/// (a changed file needs a new version), so a copy can never go stale.
+static KNOWN: LazyLock<RwLock<HashMap<Uuid, Arc<FrameworkData>>>> = LazyLock::new(Default::default);
+
+/// Like `data_of`, reading each version from the database only the first time.
+pub async fn known(db: &impl ConnectionTrait, ids: Vec<Uuid>) -> ApiResult<Vec<Arc<FrameworkData>>> {
+    let (mut found, missing): (Vec<_>, Vec<_>) = {
+        let cache = KNOWN.read().map_err(|_| anyhow::anyhow!("framework cache poisoned"))?;
+        let (hits, misses): (Vec<_>, Vec<_>) = ids.into_iter().partition(|id| cache.contains_key(id));
+        (hits.iter().filter_map(|id| cache.get(id).cloned()).collect(), misses)
+    };
+    if !missing.is_empty() {
+        let loaded = data_of(db, missing).await?;
+        let mut cache = KNOWN.write().map_err(|_| anyhow::anyhow!("framework cache poisoned"))?;
+        for d in &loaded {
+            cache.insert(d.framework.id, d.clone());
+        }
+        found.extend(loaded);
+    }
+    Ok(found)
+}
+
 /// One framework version with its parts.
 pub async fn data(db: &impl ConnectionTrait, id: Uuid) -> ApiResult<Arc<FrameworkData>> {
-    data_of(db, vec![id]).await?.pop().ok_or_else(|| ApiError::NotFound("framework".into()))
+    known(db, vec![id]).await?.pop().ok_or_else(|| ApiError::NotFound("framework".into()))
 }
 
 /// Loads a framework file in one transaction. Loading a version already held with the same

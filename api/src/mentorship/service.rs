@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::{Actor, Viewer},
+    certification::service::certified_for,
     cohort::service::member_school,
     error::{ApiError, ApiResult},
 };
@@ -76,23 +77,26 @@ impl MentorshipService {
         let mentee_cohort = cohort_of(&txn, partnership_id, mentee.id).await?.ok_or_else(|| {
             ApiError::invalid("menteeUrn", format!("school {} is in no cohort yet", new.mentee_urn))
         })?;
-        // DOMAIN.md also lets a school that holds a valid certificate mentor; certificates
-        // arrive with the certification journeys, and this rule widens then.
-        match cohort_of(&txn, partnership_id, mentor.id).await? {
-            Some(c) if c.ordinal < mentee_cohort.ordinal => {}
-            Some(c) => {
-                return Err(ApiError::invalid(
-                    "mentorUrn",
-                    format!(
+        // DOMAIN.md: the mentor's cohort is earlier than the mentee's, or the mentor holds a
+        // valid certificate (on the day the pairing starts) for the partnership's framework.
+        let mentor_cohort = cohort_of(&txn, partnership_id, mentor.id).await?;
+        if !mentor_cohort.as_ref().is_some_and(|c| c.ordinal < mentee_cohort.ordinal) {
+            let partnership = partnership::Entity::find_by_id(partnership_id)
+                .one(&txn)
+                .await?
+                .ok_or_else(|| ApiError::NotFound("partnership".into()))?;
+            let certified = certified_for(&txn, &partnership, vec![mentor.id], new.started_on).await?;
+            if !certified.contains(&mentor.id) {
+                let why = match mentor_cohort {
+                    Some(c) => format!(
                         "the mentor is in {:?}, which is not earlier than the mentee's {:?}",
                         c.name, mentee_cohort.name
                     ),
-                ));
-            }
-            None => {
+                    None => format!("school {} is in no cohort", new.mentor_urn),
+                };
                 return Err(ApiError::invalid(
                     "mentorUrn",
-                    format!("school {} is in no cohort", new.mentor_urn),
+                    format!("{why}, and it holds no valid certificate on {}", new.started_on),
                 ));
             }
         }

@@ -12,8 +12,11 @@ use rand_chacha::ChaCha8Rng;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
 use uuid::Uuid;
 
+pub mod journeys;
+
 use crate::{
     error::{ApiError, ApiResult},
+    framework::{file::AIED_CERTIFIED, service as frameworks},
     import::service::insert_chunks,
     mentorship::service::ACTIVE,
     school::Phase,
@@ -88,6 +91,7 @@ pub struct Dataset {
     pub cohorts: Vec<cohort::Model>,
     pub cohort_schools: Vec<cohort_school::Model>,
     pub pairings: Vec<mentorship_pairing::Model>,
+    pub journeys: journeys::Journeys,
 }
 
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -284,6 +288,14 @@ pub async fn insert(db: &DatabaseConnection, data: Dataset) -> ApiResult<()> {
     put!(data.cohorts, cohort::ActiveModel);
     put!(data.cohort_schools, cohort_school::ActiveModel);
     put!(data.pairings, mentorship_pairing::ActiveModel);
+    let j = data.journeys;
+    put!(j.certifications, entity::certification::ActiveModel);
+    put!(j.events, entity::certification_event::ActiveModel);
+    put!(j.ratings, entity::rating::ActiveModel);
+    put!(j.evidence, entity::evidence::ActiveModel);
+    put!(j.links, entity::evidence_criterion::ActiveModel);
+    put!(j.reviews, entity::review::ActiveModel);
+    put!(j.policies, entity::ai_policy::ActiveModel);
     txn.commit().await?;
     Ok(())
 }
@@ -295,7 +307,11 @@ pub async fn demo(db: &DatabaseConnection) -> ApiResult<bool> {
     if present {
         return Ok(false);
     }
-    insert(db, generate(&Spec::demo())).await?;
+    let framework = frameworks::load(db, AIED_CERTIFIED).await?.framework;
+    let framework = frameworks::data(db, framework.id).await?;
+    let mut data = generate(&Spec::demo());
+    data.journeys = journeys::generate(&data, &framework, 2025);
+    insert(db, data).await?;
     tracing::info!("loaded the synthetic demo partnership {DEMO_SLUG:?}");
     Ok(true)
 }
