@@ -54,6 +54,12 @@ impl Partnership {
     async fn default_framework(&self) -> Option<&str> {
         self.0.default_framework.as_deref()
     }
+    /// The lowest level (a key of that framework) at which a school counts as certified;
+    /// null means the framework's lowest level.
+    #[graphql(guard = "SignedIn")]
+    async fn required_level(&self) -> Option<&str> {
+        self.0.required_level.as_deref()
+    }
     /// How many active mentees one mentor school may have.
     #[graphql(guard = "SignedIn")]
     async fn max_active_mentees(&self) -> i32 {
