@@ -496,6 +496,8 @@ enum CertificationEvent {
     Comment,
 }
 
+// The column is called `rating`, like its table.
+#[allow(clippy::enum_variant_names)]
 #[derive(DeriveIden)]
 enum Rating {
     Table,

@@ -345,9 +345,32 @@ async fn each_role_reads_and_writes_only_what_domain_md_allows() {
     for token in [&own, &mentor, &admin] {
         app.gql(Some(token), drafts, json!({ "id": id })).await.ok();
     }
-    if let Some(uid) = mentee["trust"]["groupUid"].as_str() {
-        app.gql(Some(&app.token(Role::TrustLead).trust(uid).sign()), drafts, json!({ "id": id })).await.ok();
-    }
+    // A trust lead reads its trust's schools in full, and only those.
+    let in_trust = data["schools"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"].clone())
+        .find(|n| n["trust"]["groupUid"].is_string() && !n["certifications"].as_array().unwrap().is_empty())
+        .unwrap();
+    let trust_lead = app.token(Role::TrustLead).trust(in_trust["trust"]["groupUid"].as_str().unwrap()).sign();
+    app.gql(Some(&trust_lead), drafts, json!({ "id": in_trust["certifications"][0]["id"] })).await.ok();
+    let outside = data["schools"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"].clone())
+        .find(|n| {
+            n["trust"]["groupUid"] != in_trust["trust"]["groupUid"]
+                && !n["certifications"].as_array().unwrap().is_empty()
+        })
+        .unwrap();
+    let a = app.gql(Some(&trust_lead), drafts, json!({ "id": outside["certifications"][0]["id"] })).await;
+    assert!(
+        a.codes().iter().all(|c| c == "FORBIDDEN" || c == "NOT_FOUND") && !a.codes().is_empty(),
+        "{:#}",
+        a.body
+    );
     // Partners, other schools and assessors (before submission) see the stage, not the drafts.
     for token in [&partner, &other, &assessor] {
         app.gql(Some(token), summary, json!({ "id": id })).await.ok();

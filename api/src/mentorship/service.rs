@@ -80,7 +80,7 @@ impl MentorshipService {
         // DOMAIN.md: the mentor's cohort is earlier than the mentee's, or the mentor holds a
         // valid certificate (on the day the pairing starts) for the partnership's framework.
         let mentor_cohort = cohort_of(&txn, partnership_id, mentor.id).await?;
-        if !mentor_cohort.as_ref().is_some_and(|c| c.ordinal < mentee_cohort.ordinal) {
+        if mentor_cohort.as_ref().is_none_or(|c| c.ordinal >= mentee_cohort.ordinal) {
             let partnership = partnership::Entity::find_by_id(partnership_id)
                 .one(&txn)
                 .await?

@@ -1,7 +1,7 @@
 //! The AiPolicy type, `School.aiPolicy` and `recordAiPolicy`.
 
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use entity::{ai_policy, school};
 use uuid::Uuid;
 
@@ -22,7 +22,7 @@ use crate::{
 };
 
 fn today() -> NaiveDate {
-    chrono::Utc::now().date_naive()
+    Utc::now().date_naive()
 }
 
 /// A school's AI policy as of a date. Everyone who sees the school sees its status; the
@@ -78,10 +78,9 @@ impl AiPolicy {
             .await?
             .map(|r| roles_from_json(&r.roles).into_iter().map(PolicyRoleRecord::from).collect()))
     }
-    /// When the record was last written, as an RFC 3339 timestamp in UTC; null while the policy
-    /// is MISSING.
-    async fn updated_at(&self, ctx: &Context<'_>) -> Result<Option<String>> {
-        Ok(self.full(ctx).await?.map(|r| r.updated_at.to_utc().to_rfc3339()))
+    /// When the record was last written; null while the policy is MISSING.
+    async fn updated_at(&self, ctx: &Context<'_>) -> Result<Option<DateTime<Utc>>> {
+        Ok(self.full(ctx).await?.map(|r| r.updated_at.to_utc()))
     }
 }
 

@@ -157,7 +157,7 @@ pub fn generate(data: &Dataset, framework: &FrameworkData, seed: u64) -> Journey
             4 => (date(2025, 9, 1), None),
             _ => (date(2026, 3, 2), None),
         };
-        let filled = |k: usize| (i + k) % 4 != 0;
+        let filled = |k: usize| !(i + k).is_multiple_of(4);
         let roles = serde_json::json!([
             { "role": "LEADERSHIP_TEAM", "filled": true, "title": "Deputy headteacher" },
             { "role": "GOVERNING_BODY", "filled": filled(1), "title": if s.trust_id.is_some() { "Trust board" } else { "Governing body" } },
