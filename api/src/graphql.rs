@@ -7,7 +7,10 @@ use async_graphql::{
 
 use crate::{
     auth::{Actor, Role, Scope, Viewer},
-    certification::graphql::{CertificationMutation, CertificationQuery},
+    certification::{
+        Certification, CertificationService,
+        graphql::{CertificationMutation, CertificationQuery},
+    },
     cohort::{
         Cohort, CohortService,
         graphql::{CohortMutation, CohortQuery},
@@ -39,6 +42,7 @@ pub enum Node {
     School(School),
     Cohort(Cohort),
     MentorshipPairing(MentorshipPairing),
+    Certification(Certification),
 }
 
 pub struct Me(Actor);
@@ -113,6 +117,11 @@ impl RootQuery {
                 .by_id(viewer, uuid)
                 .await
                 .map(|m| Node::MentorshipPairing(MentorshipPairing(m))),
+            "Certification" => ctx
+                .data::<CertificationService>()?
+                .by_id(viewer, uuid)
+                .await
+                .map(|m| Node::Certification(Certification(m))),
             _ => Err(ApiError::NotFound("node".into())),
         };
         node.extend()

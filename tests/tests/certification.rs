@@ -190,6 +190,15 @@ async fn a_journey_goes_from_enrolment_to_a_public_certificate() {
     assert_eq!(history[4]["by"], "dev-assessor");
     assert!(history.iter().all(|e| e["at"].as_str().is_some_and(|t| t.len() >= 20)));
     assert_eq!(h["certification"]["version"], 10);
+    let node = app
+        .gql(
+            Some(&lead),
+            "query($id: ID!) { node(id: $id) { id ... on Certification { stage } } }",
+            json!({ "id": id }),
+        )
+        .await
+        .ok();
+    assert_eq!(node["node"], json!({ "id": id, "stage": "CERTIFIED" }));
 
     // The certificate verifies publicly, with nothing but the public fields.
     let q = "query($n: String!, $on: Date, $after: Date) { certificate(number: $n) { number schoolName frameworkName level awardedOn expiresOn valid(asOf: $on) expired: valid(asOf: $after) } }";
