@@ -411,25 +411,21 @@ impl CertificationService {
         let journey = locked_own(&txn, actor, id).await?;
         drafting(&journey, "rate criteria")?;
         let data = frameworks::data(&txn, journey.framework_id).await?;
-        let criteria: HashMap<&str, Uuid> =
-            data.criteria_at(journey.target_level_id).map(|c| (c.code.as_str(), c.id)).collect();
+        let criteria = data.codes_at(journey.target_level_id);
         let mut seen = HashSet::new();
         let at = now();
         let mut rows = Vec::with_capacity(ratings.len());
         for r in ratings {
-            let code = r.criterion.trim();
-            let Some(criterion) = criteria.get(code) else {
+            let criterion = criterion_of(&criteria, "criterion", &r.criterion)?;
+            if !seen.insert(criterion) {
                 return Err(ApiError::invalid(
                     "criterion",
-                    format!("{code:?} is not a criterion of this journey's framework at its target level"),
+                    format!("{} is rated twice in one call", r.criterion),
                 ));
-            };
-            if !seen.insert(*criterion) {
-                return Err(ApiError::invalid("criterion", format!("{code} is rated twice in one call")));
             }
             rows.push(rating::ActiveModel {
                 certification_id: Set(journey.id),
-                criterion_id: Set(*criterion),
+                criterion_id: Set(criterion),
                 rating: Set(r.rating.as_db().to_owned()),
                 note: Set(optional_text("note", r.note, MAX_NOTE)?),
                 rated_at: Set(at),
@@ -491,18 +487,12 @@ impl CertificationService {
         let journey = locked_own(&txn, actor, id).await?;
         drafting(&journey, "add evidence")?;
         let data = frameworks::data(&txn, journey.framework_id).await?;
-        let criteria: HashMap<&str, Uuid> =
-            data.criteria_at(journey.target_level_id).map(|c| (c.code.as_str(), c.id)).collect();
+        let criteria = data.codes_at(journey.target_level_id);
         let mut links = Vec::new();
         for code in &new.criteria {
-            let c = criteria.get(code.trim()).ok_or_else(|| {
-                ApiError::invalid(
-                    "criteria",
-                    format!("{code:?} is not a criterion of this journey's framework at its target level"),
-                )
-            })?;
-            if !links.contains(c) {
-                links.push(*c);
+            let c = criterion_of(&criteria, "criteria", code)?;
+            if !links.contains(&c) {
+                links.push(c);
             }
         }
         let item = evidence::ActiveModel {
@@ -786,6 +776,17 @@ async fn find_visible(
     Ok(journey)
 }
 
+/// The criterion with `code` among a journey's criteria, or BAD_USER_INPUT on `field`.
+fn criterion_of(criteria: &HashMap<&str, Uuid>, field: &'static str, code: &str) -> ApiResult<Uuid> {
+    let code = code.trim();
+    criteria.get(code).copied().ok_or_else(|| {
+        ApiError::invalid(
+            field,
+            format!("{code:?} is not a criterion of this journey's framework at its target level"),
+        )
+    })
+}
+
 fn own_school(actor: &Actor, school: Uuid) -> ApiResult<()> {
     match (actor.role, actor.scope) {
         (Role::SchoolLead, Scope::School(own)) if own == school => Ok(()),
@@ -903,8 +904,7 @@ async fn copy_ratings(
         .filter(rating::Column::CertificationId.eq(previous.id))
         .all(txn)
         .await?;
-    let codes: HashMap<&str, Uuid> =
-        data.criteria_at(journey.target_level_id).map(|c| (c.code.as_str(), c.id)).collect();
+    let codes = data.codes_at(journey.target_level_id);
     let at = now();
     let rows: Vec<rating::ActiveModel> = old
         .into_iter()

@@ -46,6 +46,10 @@ impl FrameworkData {
     pub fn criteria_at(&self, level: Uuid) -> impl Iterator<Item = &criterion::Model> {
         self.criteria.iter().filter(move |c| c.level_id == level)
     }
+    /// The criteria a school rates at `level`, by code.
+    pub fn codes_at(&self, level: Uuid) -> HashMap<&str, Uuid> {
+        self.criteria_at(level).map(|c| (c.code.as_str(), c.id)).collect()
+    }
     /// Stakeholder groups as (key, name), in file order.
     pub fn groups(&self) -> Vec<(String, String)> {
         serde_json::from_value::<Vec<super::file::Named>>(self.framework.stakeholder_groups.clone())
