@@ -25,7 +25,7 @@ use crate::{
     error::{ApiError, ApiResult},
     framework::{FrameworkData, service as frameworks},
     ids::Page,
-    school::service::visible,
+    school::service::{visible, visible_by_urn},
     validate,
 };
 
@@ -336,12 +336,7 @@ impl CertificationService {
         target_level: &str,
     ) -> ApiResult<certification::Model> {
         let txn = crate::db::begin_write(&self.db).await?;
-        let school = school::Entity::find()
-            .filter(school::Column::Urn.eq(urn))
-            .filter(visible(&actor.partnerships))
-            .one(&txn)
-            .await?
-            .ok_or_else(|| ApiError::NotFound(format!("school with URN {urn}")))?;
+        let school = visible_by_urn(&txn, &actor.partnerships, urn).await?;
         own_school(actor, school.id)?;
         let framework = frameworks::latest(&txn, framework_slug.trim()).await?;
         let data = frameworks::data(&txn, framework.id).await?;

@@ -4,15 +4,13 @@ use std::{collections::HashSet, ops::RangeInclusive};
 
 use chrono::{Days, Months, NaiveDate};
 use entity::{ai_policy, school};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, sea_query::OnConflict,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, Set, sea_query::OnConflict};
 use serde::{Deserialize, Serialize};
 
 use crate::{
     auth::{Actor, Role, Scope},
     error::{ApiError, ApiResult},
-    school::service::visible,
+    school::service::visible_by_urn,
     validate,
 };
 
@@ -306,12 +304,7 @@ impl PolicyService {
 /// The school with `urn` if `actor` may write its policy: NOT_FOUND when the actor cannot see
 /// it, FORBIDDEN when it can but the school is not one of its own.
 async fn writable_school(db: &impl ConnectionTrait, actor: &Actor, urn: i32) -> ApiResult<school::Model> {
-    let school = school::Entity::find()
-        .filter(school::Column::Urn.eq(urn))
-        .filter(visible(&actor.partnerships))
-        .one(db)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("school with URN {urn}")))?;
+    let school = visible_by_urn(db, &actor.partnerships, urn).await?;
     let yours = match (actor.role, actor.scope) {
         // A city admin sees exactly the member schools of its partnership.
         (Role::CityAdmin, Scope::Partnership(_)) => true,

@@ -69,6 +69,20 @@ pub fn visible(partnerships: &[Uuid]) -> SimpleExpr {
     )
 }
 
+/// The school with `urn` in one of `partnerships`, or NOT_FOUND.
+pub async fn visible_by_urn(
+    db: &impl ConnectionTrait,
+    partnerships: &[Uuid],
+    urn: i32,
+) -> ApiResult<school::Model> {
+    school::Entity::find()
+        .filter(school::Column::Urn.eq(urn))
+        .filter(visible(partnerships))
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("school with URN {urn}")))
+}
+
 /// Rows after `cursor` in (name, urn) order.
 pub fn after(cursor: &Cursor) -> ApiResult<Condition> {
     let urn: i32 =
@@ -150,12 +164,7 @@ impl SchoolService {
     /// A school the viewer may see, by URN; NOT_FOUND also when it exists but is out of scope.
     pub async fn by_urn(&self, viewer: &Viewer, urn: i32) -> ApiResult<school::Model> {
         viewer.actor()?;
-        school::Entity::find()
-            .filter(school::Column::Urn.eq(urn))
-            .filter(visible(viewer.partnerships()))
-            .one(&self.db)
-            .await?
-            .ok_or_else(|| ApiError::NotFound(format!("school with URN {urn}")))
+        visible_by_urn(&self.db, viewer.partnerships(), urn).await
     }
 
     pub async fn by_id(&self, viewer: &Viewer, id: Uuid) -> ApiResult<school::Model> {
