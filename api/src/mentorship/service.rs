@@ -79,12 +79,12 @@ impl MentorshipService {
         })?;
         // DOMAIN.md: the mentor's cohort is earlier than the mentee's, or the mentor holds a
         // valid certificate (on the day the pairing starts) for the partnership's framework.
+        let partnership = partnership::Entity::find_by_id(partnership_id)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| ApiError::NotFound("partnership".into()))?;
         let mentor_cohort = cohort_of(&txn, partnership_id, mentor.id).await?;
         if mentor_cohort.as_ref().is_none_or(|c| c.ordinal >= mentee_cohort.ordinal) {
-            let partnership = partnership::Entity::find_by_id(partnership_id)
-                .one(&txn)
-                .await?
-                .ok_or_else(|| ApiError::NotFound("partnership".into()))?;
             let certified = certified_for(&txn, &partnership, vec![mentor.id], new.started_on).await?;
             if !certified.contains(&mentor.id) {
                 let why = match mentor_cohort {
@@ -114,17 +114,13 @@ impl MentorshipService {
             };
             return Err(ApiError::Conflict(msg));
         }
-        let limit = partnership::Entity::find_by_id(partnership_id)
-            .one(&txn)
-            .await?
-            .map_or(3, |p| p.max_active_mentees);
         let mentoring = pairing::Entity::find()
             .filter(pairing::Column::PartnershipId.eq(partnership_id))
             .filter(pairing::Column::MentorSchoolId.eq(mentor.id))
             .filter(pairing::Column::EndedOn.is_null())
             .count(&txn)
             .await?;
-        if mentoring >= limit as u64 {
+        if mentoring >= partnership.max_active_mentees as u64 {
             return Err(ApiError::Conflict(format!(
                 "school {} already mentors {mentoring} schools, the most this partnership allows",
                 new.mentor_urn
