@@ -7,8 +7,8 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use entity::{
-    certification, certification_event as event, evidence, evidence_criterion, framework, framework_level,
-    rating, review, school,
+    certification, certification_event as event, evidence, evidence_criterion, framework_level, rating,
+    review, school,
 };
 use rand::Rng;
 use sea_orm::{
@@ -265,21 +265,18 @@ impl CertificationService {
             .one(&self.db)
             .await?
             .ok_or_else(not_found)?;
-        let framework = framework::Entity::find_by_id(journey.framework_id).one(&self.db).await?;
-        let level = match journey.awarded_level_id {
-            Some(id) => framework_level::Entity::find_by_id(id).one(&self.db).await?,
-            None => None,
-        };
-        let (Some(school), Some(framework), Some(level), Some(awarded_on), Some(expires_on)) =
-            (school, framework, level, journey.awarded_on, journey.expires_on)
+        let data = frameworks::data(&self.db, journey.framework_id).await?;
+        let level = journey.awarded_level_id.and_then(|id| data.level(id));
+        let (Some(school), Some(level), Some(awarded_on), Some(expires_on)) =
+            (school, level, journey.awarded_on, journey.expires_on)
         else {
             return Err(not_found());
         };
         Ok(CertificateView {
             number,
             school_name: school.name,
-            framework_name: framework.name,
-            level_name: level.name,
+            framework_name: data.framework.name.clone(),
+            level_name: level.name.clone(),
             awarded_on,
             expires_on,
         })
@@ -427,21 +424,20 @@ impl CertificationService {
                 rated_by: Set(actor.subject.clone()),
             });
         }
-        for chunk in rows.chunks(100) {
-            rating::Entity::insert_many(chunk.to_vec())
-                .on_conflict(
-                    OnConflict::columns([rating::Column::CertificationId, rating::Column::CriterionId])
-                        .update_columns([
-                            rating::Column::Rating,
-                            rating::Column::Note,
-                            rating::Column::RatedAt,
-                            rating::Column::RatedBy,
-                        ])
-                        .to_owned(),
-                )
-                .exec_without_returning(&txn)
-                .await?;
-        }
+        // At most MAX_RATINGS rows of six values: one statement on SQLite and PostgreSQL.
+        rating::Entity::insert_many(rows)
+            .on_conflict(
+                OnConflict::columns([rating::Column::CertificationId, rating::Column::CriterionId])
+                    .update_columns([
+                        rating::Column::Rating,
+                        rating::Column::Note,
+                        rating::Column::RatedAt,
+                        rating::Column::RatedBy,
+                    ])
+                    .to_owned(),
+            )
+            .exec_without_returning(&txn)
+            .await?;
         txn.commit().await?;
         Ok(journey)
     }
@@ -934,12 +930,7 @@ pub async fn certified_for(
     let min_rank = match partnership.required_level.as_deref() {
         Some(key) => {
             let latest = frameworks::latest(db, slug).await?;
-            framework_level::Entity::find()
-                .filter(framework_level::Column::FrameworkId.eq(latest.id))
-                .filter(framework_level::Column::Key.eq(key))
-                .one(db)
-                .await?
-                .map_or(1, |l| l.rank)
+            frameworks::data(db, latest.id).await?.level_by_key(key).map_or(1, |l| l.rank)
         }
         None => 1,
     };
