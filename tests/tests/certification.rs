@@ -423,6 +423,7 @@ async fn each_role_reads_and_writes_only_what_domain_md_allows() {
     other_assessor.sub = "assessor-two".into();
     let second = app.jwt.sign(other_assessor, chrono::Duration::hours(1)).unwrap();
     let cert = json!({ "id": submitted, "in": { "outcome": "CERTIFIED", "level": "EXPLORER" } });
+    let written = (app.count("certification_event").await, app.count("review").await);
     app.gql(Some(&second), DECIDE, cert.clone()).await.fails_with("FORBIDDEN");
     // Above the target level is refused; at it, certified.
     let over = json!({ "id": submitted, "in": { "outcome": "CERTIFIED", "level": "INNOVATOR" } });
@@ -430,6 +431,13 @@ async fn each_role_reads_and_writes_only_what_domain_md_allows() {
     app.gql(Some(&assessor), DECIDE, json!({ "id": submitted, "in": { "outcome": "RETURNED" } }))
         .await
         .fails_with("BAD_USER_INPUT");
+    assert_eq!((app.count("certification_event").await, app.count("review").await), written);
+    let q = "query($id: ID!) { certification(id: $id) { stage review { outcome decidedAt } } }";
+    let open = app.gql(Some(&assessor), q, json!({ "id": submitted })).await.ok();
+    assert_eq!(
+        open["certification"],
+        json!({ "stage": "UNDER_REVIEW", "review": { "outcome": null, "decidedAt": null } })
+    );
     assert_eq!(app.gql(Some(&assessor), DECIDE, cert).await.ok()["decideReview"]["stage"], "CERTIFIED");
 }
 
@@ -466,6 +474,8 @@ async fn framework_files_load_once_and_report_what_is_wrong() {
     );
 
     // Same version, other content: CONFLICT. Malformed files name the line or the field.
+    // None of them writes anything.
+    let held = (app.count("framework").await, app.count("criterion").await);
     let changed = fixture.replacen("validity_months = 36", "validity_months = 12", 1);
     app.gql(Some(&admin), load, json!({ "s": changed })).await.fails_with("CONFLICT");
     let broken = fixture.replacen("[[levels]]", "[[levels]\n", 1);
@@ -482,6 +492,7 @@ async fn framework_files_load_once_and_report_what_is_wrong() {
     app.gql(Some(&app.token(Role::Partner).sign()), load, json!({ "s": fixture }))
         .await
         .fails_with("FORBIDDEN");
+    assert_eq!((app.count("framework").await, app.count("criterion").await), held);
 
     // A new version loads beside the old one; journeys stay on the version they started on.
     let v2 = aied.replacen("version = 1", "version = 2", 1).replacen(
