@@ -2,14 +2,14 @@
 //! registered (`schema_builder`), so the served and the committed SDL cannot drift apart.
 
 use async_graphql::{
-    Context, EmptySubscription, ID, Interface, MergedObject, Object, Result, Schema, SchemaBuilder,
+    Context, ID, Interface, MergedObject, MergedSubscription, Object, Result, Schema, SchemaBuilder,
 };
 
 use crate::{
     auth::{Actor, Role, Scope, Viewer},
     certification::{
         Certification, CertificationService,
-        graphql::{CertificationMutation, CertificationQuery},
+        graphql::{CertificationMutation, CertificationQuery, CertificationSubscription},
     },
     cohort::{
         Cohort, CohortService,
@@ -22,6 +22,7 @@ use crate::{
     mentorship::{MentorshipPairing, MentorshipService, graphql::MentorshipMutation},
     partnership::{LocalAuthority, Partnership, PartnershipService, graphql::PartnershipQuery},
     policy::graphql::PolicyMutation,
+    progress::graphql::ProgressQuery,
     school::{
         School, SchoolService,
         graphql::{SchoolMutation, SchoolQuery},
@@ -137,6 +138,7 @@ pub struct Query(
     CohortQuery,
     FrameworkQuery,
     CertificationQuery,
+    ProgressQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -151,7 +153,11 @@ pub struct Mutation(
     CertificationMutation,
 );
 
-pub type ApiSchema = Schema<Query, Mutation, EmptySubscription>;
+/// Live updates, over WebSocket (graphql-ws) on the GraphQL endpoint.
+#[derive(MergedSubscription, Default)]
+pub struct Subscription(CertificationSubscription);
+
+pub type ApiSchema = Schema<Query, Mutation, Subscription>;
 
 /// The deepest query accepted.
 pub const MAX_DEPTH: usize = 12;
@@ -159,8 +165,9 @@ pub const MAX_DEPTH: usize = 12;
 pub const MAX_COMPLEXITY: usize = 50_000;
 
 /// Registers every type. Tests print the SDL from here; `build_schema` adds data and limits.
-pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription).register_output_type::<Node>()
+pub fn schema_builder() -> SchemaBuilder<Query, Mutation, Subscription> {
+    Schema::build(Query::default(), Mutation::default(), Subscription::default())
+        .register_output_type::<Node>()
 }
 
 /// The SDL, as committed in `schema.graphql`.

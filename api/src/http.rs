@@ -1,32 +1,207 @@
-//! The HTTP side: one GraphQL endpoint (POST runs a query, GET opens GraphiQL) and a health check.
+//! The HTTP side: one GraphQL endpoint (POST runs a query, GET opens GraphiQL, a WebSocket
+//! upgrade opens a graphql-ws connection for subscriptions) and a health check.
 
-use std::time::Instant;
+use std::{any::TypeId, collections::HashSet, pin::Pin, str::FromStr, sync::Arc, time::Instant};
 
-use async_graphql::{ServerError, http::GraphiQLSource};
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse, rejection::GraphQLRejection};
+use async_graphql::{
+    Data, Executor, ServerError, Value,
+    http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource, WebSocketProtocols},
+};
+use async_graphql_axum::{
+    GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket, rejection::GraphQLRejection,
+};
 use axum::{
     Router,
-    extract::{DefaultBodyLimit, State},
-    http::{HeaderMap, StatusCode, header::AUTHORIZATION},
+    extract::{
+        DefaultBodyLimit, State,
+        ws::{Message, WebSocket, WebSocketUpgrade, rejection::WebSocketUpgradeRejection},
+    },
+    http::{
+        HeaderMap, StatusCode,
+        header::{AUTHORIZATION, SEC_WEBSOCKET_PROTOCOL},
+    },
     response::{Html, IntoResponse, Response},
     routing::get,
 };
+use futures::{FutureExt, SinkExt, StreamExt, stream::BoxStream};
+use sea_orm::DatabaseConnection;
 
-use crate::{AppState, auth::Viewer, loaders};
+use crate::{ApiSchema, AppState, auth::Viewer, error::ApiError, loaders};
 
 /// The largest request body accepted (an import's CSV travels in one).
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/graphql", get(graphiql).post(graphql))
+        .route("/graphql", get(graphql_get).post(graphql))
         .route("/health", get(health))
+        .route("/reports/schools.csv", get(crate::progress::export::schools_csv))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
 
 async fn graphiql() -> Html<String> {
-    Html(GraphiQLSource::build().endpoint("/graphql").title("Partnership API").finish())
+    Html(
+        GraphiQLSource::build()
+            .endpoint("/graphql")
+            .subscription_endpoint("/graphql")
+            .title("Partnership API")
+            .finish(),
+    )
+}
+
+/// GET on the endpoint: a WebSocket upgrade opens a graphql-ws connection (subscriptions, and
+/// any other operation); any other GET gets GraphiQL.
+async fn graphql_get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    protocol: Result<GraphQLProtocol, StatusCode>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let Ok(upgrade) = upgrade else { return graphiql().await.into_response() };
+    let Ok(protocol) = protocol else {
+        let message = "ask for the graphql-transport-ws (or the older graphql-ws) subprotocol";
+        return (StatusCode::BAD_REQUEST, message).into_response();
+    };
+    // The protocol GraphQLProtocol picked, which it does not tell.
+    let transport_ws = headers
+        .get(SEC_WEBSOCKET_PROTOCOL)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|list| list.split(',').find_map(|p| WebSocketProtocols::from_str(p.trim()).ok()))
+        == Some(WebSocketProtocols::GraphQLWS);
+    let header = headers.get(AUTHORIZATION).map(|v| v.to_str().unwrap_or("?").to_owned());
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| serve_socket(socket, state, protocol, transport_ws, header))
+}
+
+async fn serve_socket(
+    socket: WebSocket,
+    state: AppState,
+    protocol: GraphQLProtocol,
+    transport_ws: bool,
+    header: Option<String>,
+) {
+    let (sink, stream) = socket.split();
+    let mut messages = ErrorMessages::default();
+    let sink = sink.with_flat_map(move |m| futures::stream::iter(messages.rewrite(m).map(Ok)));
+    let operations =
+        Operations { schema: state.schema.clone(), db: state.db.clone(), mark_failures: transport_ws };
+    GraphQLWebSocket::new_with_pair(sink, stream, operations, protocol)
+        .on_connection_init(move |payload| connection_init(state, header, payload))
+        .serve()
+        .await;
+}
+
+/// Works out the connection's viewer from the token in connection_init's payload
+/// (`{"Authorization": "Bearer <jwt>"}`), or else in the upgrade request's header. A token that
+/// does not verify refuses the connection; no token at all makes it anonymous.
+async fn connection_init(
+    state: AppState,
+    header: Option<String>,
+    payload: serde_json::Value,
+) -> async_graphql::Result<Data> {
+    let sent = ["Authorization", "authorization"].into_iter().find_map(|k| payload.get(k));
+    let token = match sent {
+        None | Some(serde_json::Value::Null) => header,
+        Some(serde_json::Value::String(token)) => Some(token.clone()),
+        Some(_) => return Err(ApiError::Unauthenticated("send `Authorization: Bearer <token>`").into_gql()),
+    };
+    let viewer =
+        Viewer::from_bearer(token.as_deref(), &state.jwt, &state.db).await.map_err(ApiError::into_gql)?;
+    let mut data = Data::default();
+    data.insert(viewer);
+    Ok(data)
+}
+
+/// Runs the operations of one WebSocket connection: each gets loaders of its own, whose batches
+/// start by themselves (nothing drives `Batches::run` here), and errors get codes as on POST.
+#[derive(Clone)]
+struct Operations {
+    schema: ApiSchema,
+    db: DatabaseConnection,
+    /// Mark an operation's only, failed answer for `ErrorMessages`.
+    mark_failures: bool,
+}
+
+/// The extension that marks an operation's only answer when it failed; never sent.
+const FAILED: &str = "x-operation-failed";
+
+impl Executor for Operations {
+    async fn execute(&self, request: async_graphql::Request) -> async_graphql::Response {
+        self.execute_stream(request, None).next().await.unwrap_or_default()
+    }
+
+    fn execute_stream(
+        &self,
+        request: async_graphql::Request,
+        session: Option<Arc<Data>>,
+    ) -> BoxStream<'static, async_graphql::Response> {
+        let viewer = session
+            .as_deref()
+            .and_then(|data| data.get(&TypeId::of::<Viewer>()))
+            .and_then(|v| v.downcast_ref::<Viewer>())
+            .cloned()
+            .unwrap_or(Viewer::Anonymous);
+        tracing::info!(
+            graphql.operation = request.operation_name.as_deref().unwrap_or_default(),
+            "websocket operation"
+        );
+        let request = loaders::attach_spawned(request, &self.db, &viewer);
+        let answers = self.schema.execute_stream_with_session_data(request, session.unwrap_or_default()).map(
+            |mut answer| {
+                fill_codes(&mut answer.errors);
+                answer
+            },
+        );
+        if !self.mark_failures {
+            return answers.boxed();
+        }
+        futures::stream::unfold(answers.peekable(), |mut rest| async move {
+            let mut answer = rest.next().await?;
+            // Refused before it yielded anything (invalid, or refused at subscribe time): errors
+            // only, and the operation is over at once, not waiting for its next event.
+            if answer.is_err()
+                && answer.data == Value::Null
+                && matches!(Pin::new(&mut rest).peek().now_or_never(), Some(None))
+            {
+                answer.extensions.insert(FAILED.to_owned(), Value::Boolean(true));
+            }
+            Some((answer, rest))
+        })
+        .boxed()
+    }
+}
+
+/// graphql-transport-ws ends an operation that failed before it yielded with one `error`
+/// message, where async-graphql sends `next` and `complete`: this turns a marked `next` into
+/// `error` and drops the `complete` after it.
+#[derive(Default)]
+struct ErrorMessages {
+    ended: HashSet<String>,
+}
+
+impl ErrorMessages {
+    fn rewrite(&mut self, message: Message) -> Option<Message> {
+        let Message::Text(text) = &message else { return Some(message) };
+        if self.ended.is_empty() && !text.as_str().contains(FAILED) {
+            return Some(message);
+        }
+        let Ok(mut value) = serde_json::from_str::<serde_json::Value>(text.as_str()) else {
+            return Some(message);
+        };
+        let id = value["id"].as_str().unwrap_or_default().to_owned();
+        match value["type"].as_str() {
+            Some("next") if value["payload"]["extensions"].get(FAILED).is_some() => {
+                let errors = value["payload"]["errors"].take();
+                let error = serde_json::json!({ "type": "error", "id": id, "payload": errors });
+                self.ended.insert(id);
+                Some(Message::Text(error.to_string().into()))
+            }
+            Some("complete") if self.ended.remove(&id) => None,
+            _ => Some(message),
+        }
+    }
 }
 
 async fn health(State(state): State<AppState>) -> impl IntoResponse {
@@ -84,7 +259,7 @@ async fn graphql(
 
 /// A GraphQL-shaped answer holding one error with `code`, for requests that never reach the
 /// schema.
-fn one_error(status: StatusCode, message: String, code: &str) -> Response {
+pub(crate) fn one_error(status: StatusCode, message: String, code: &str) -> Response {
     let mut error = ServerError::new(message, None);
     error.extensions.get_or_insert_with(Default::default).set("code", code);
     (status, GraphQLResponse::from(async_graphql::Response::from_errors(vec![error]))).into_response()

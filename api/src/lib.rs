@@ -8,6 +8,7 @@ pub mod cohort;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod events;
 pub mod framework;
 pub mod graphql;
 pub mod http;
@@ -17,6 +18,7 @@ pub mod loaders;
 pub mod mentorship;
 pub mod partnership;
 pub mod policy;
+pub mod progress;
 pub mod scalars;
 pub mod school;
 pub mod seed;
@@ -34,17 +36,20 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub jwt: auth::Jwt,
     pub schema: ApiSchema,
+    /// Stage changes, live: one bus per instance, shared by the schema and the WebSocket side.
+    pub events: events::EventBus,
 }
 
 impl AppState {
     pub fn new(db: DatabaseConnection, jwt: auth::Jwt) -> Self {
-        let schema = build_schema(&db);
-        Self { db, jwt, schema }
+        let events = events::EventBus::new(&db);
+        let schema = build_schema(&db, &events);
+        Self { db, jwt, schema, events }
     }
 }
 
 /// The served schema: every type from `schema_builder`, plus services and limits.
-pub fn build_schema(db: &DatabaseConnection) -> ApiSchema {
+pub fn build_schema(db: &DatabaseConnection, events: &events::EventBus) -> ApiSchema {
     schema_builder()
         .data(partnership::PartnershipService::new(db.clone()))
         .data(school::SchoolService::new(db.clone()))
@@ -54,7 +59,8 @@ pub fn build_schema(db: &DatabaseConnection) -> ApiSchema {
         .data(import::ImportService::new(db.clone()))
         .data(policy::PolicyService::new(db.clone()))
         .data(framework::FrameworkService::new(db.clone()))
-        .data(certification::CertificationService::new(db.clone()))
+        .data(certification::CertificationService::new(db.clone(), events.clone()))
+        .data(events.clone())
         .limit_depth(graphql::MAX_DEPTH)
         .limit_complexity(graphql::MAX_COMPLEXITY)
         .finish()

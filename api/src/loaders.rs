@@ -36,6 +36,7 @@ use crate::{
     mentorship::loader::PairingLoader,
     partnership::loader::PartnershipLoader,
     policy::loader::PolicyLoader,
+    progress::graphql::ProgressLoader,
     school::loader::SchoolLoader,
     trust::loader::TrustLoader,
 };
@@ -137,14 +138,38 @@ where
     ctx.data::<DataLoader<L>>()?.load_one(key).await.extend()
 }
 
-fn loader<T>(inner: T, batches: &Batches) -> DataLoader<T> {
-    let batches = batches.clone();
-    DataLoader::new(inner, move |batch| batches.queue(batch)).delay(Duration::ZERO)
+/// Where a loader's batches run.
+enum Spawner<'a> {
+    /// Queued for `Batches::run`, which starts them when the request is blocked.
+    Batches(&'a Batches),
+    /// On the runtime, a moment after the first key (async-graphql's own scheduling).
+    Tokio,
+}
+
+fn loader<T>(inner: T, batches: &Spawner) -> DataLoader<T> {
+    match batches {
+        Spawner::Batches(batches) => {
+            let batches = (*batches).clone();
+            DataLoader::new(inner, move |batch| batches.queue(batch)).delay(Duration::ZERO)
+        }
+        Spawner::Tokio => DataLoader::new(inner, tokio::spawn),
+    }
 }
 
 /// Adds this request's loaders. Execute the request inside `batches.run(..)`: outside it,
 /// their batches are queued and never start.
 pub fn attach(req: Request, db: &DatabaseConnection, viewer: &Viewer, batches: &Batches) -> Request {
+    attach_with(req, db, viewer, &Spawner::Batches(batches))
+}
+
+/// Adds loaders whose batches start on their own (on `tokio::spawn`), for operations that are not
+/// driven by `Batches::run`: those of a WebSocket connection, whose subscription events resolve
+/// long after the operation started. Loaders do not cache, so no event sees stale rows.
+pub fn attach_spawned(req: Request, db: &DatabaseConnection, viewer: &Viewer) -> Request {
+    attach_with(req, db, viewer, &Spawner::Tokio)
+}
+
+fn attach_with(req: Request, db: &DatabaseConnection, viewer: &Viewer, batches: &Spawner) -> Request {
     let partnerships = viewer.partnerships().to_vec();
     let db = || db.clone();
     req.data(loader(SchoolLoader { db: db(), partnerships: partnerships.clone() }, batches))
@@ -153,6 +178,8 @@ pub fn attach(req: Request, db: &DatabaseConnection, viewer: &Viewer, batches: &
         .data(loader(PairingLoader { db: db(), partnerships: partnerships.clone() }, batches))
         .data(loader(PartnershipLoader { db: db(), partnerships: partnerships.clone() }, batches))
         .data(loader(PolicyLoader { db: db() }, batches))
+        // One request reads a partnership's facts once; a connection's events read them afresh.
+        .data(loader(ProgressLoader::new(db(), matches!(batches, Spawner::Batches(_))), batches))
         .data(loader(JourneyLoader { db: db(), partnerships }, batches))
         .data(loader(FrameworkLoader { db: db() }, batches))
         .data(loader(ReachLoader { db: db(), viewer: viewer.clone() }, batches))

@@ -14,6 +14,8 @@ pub struct Model {
     pub max_active_mentees: i32,
     pub synthetic: bool,
     pub required_level: Option<String>,
+    pub stalled_after_days: i32,
+    pub returned_after_days: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_create_registry;
 mod m20261122_000002_create_cohorts_and_pairings;
 mod m20261122_000003_create_certification;
+mod m20261122_000004_add_risk_thresholds;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_create_registry::Migration),
             Box::new(m20261122_000002_create_cohorts_and_pairings::Migration),
             Box::new(m20261122_000003_create_certification::Migration),
+            Box::new(m20261122_000004_add_risk_thresholds::Migration),
         ]
     }
 }

@@ -9,7 +9,9 @@ use std::sync::{
 use api::{
     AppState,
     auth::{Jwt, Role, TokenRequest},
-    db, seed,
+    db,
+    events::EventBus,
+    seed,
 };
 use axum::{
     Router,
@@ -28,8 +30,12 @@ pub const AUDIENCE: &str = "partnership-api";
 pub struct TestApp {
     pub db: DatabaseConnection,
     pub jwt: Jwt,
+    /// This instance's event bus (the one its schema publishes to and subscribes from).
+    pub events: EventBus,
     router: Router,
     statements: Arc<AtomicUsize>,
+    /// How `db` was connected, to connect a second instance to the same database.
+    options: ConnectOptions,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -87,7 +93,7 @@ impl TestApp {
                 (ConnectOptions::new(url), Some(dir))
             }
         };
-        let mut db = db::connect_with(options).await.expect("connect");
+        let mut db = db::connect_with(options.clone()).await.expect("connect");
         db::migrate(&db).await.expect("migrate");
         let statements = Arc::new(AtomicUsize::new(0));
         let counter = statements.clone();
@@ -99,8 +105,43 @@ impl TestApp {
             }
         });
         let jwt = Jwt::hs256(SECRET, ISSUER, AUDIENCE);
-        let router = api::router(AppState::new(db.clone(), jwt.clone()));
-        Self { db, jwt, router, statements, _dir: dir }
+        let state = AppState::new(db.clone(), jwt.clone());
+        let events = state.events.clone();
+        let router = api::router(state);
+        Self { db, jwt, events, router, statements, options, _dir: dir }
+    }
+
+    /// A second instance of the API on this one's database (its own pool and event bus), as
+    /// a second server process would be. It shares the token key; `_dir` stays with `self`.
+    pub async fn second_instance(&self) -> Self {
+        let db = db::connect_with(self.options.clone()).await.expect("connect again");
+        let state = AppState::new(db.clone(), self.jwt.clone());
+        let events = state.events.clone();
+        let router = api::router(state);
+        let statements = Arc::new(AtomicUsize::new(0));
+        Self {
+            db,
+            jwt: self.jwt.clone(),
+            events,
+            router,
+            statements,
+            options: self.options.clone(),
+            _dir: None,
+        }
+    }
+
+    /// Serves the router on a free local port, for clients that need a real socket
+    /// (WebSocket). The server runs until the test's runtime ends.
+    pub async fn listen(&self) -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a local port");
+        let addr = listener.local_addr().expect("local address");
+        let router = self.router();
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, router).await {
+                eprintln!("test server stopped: {e}");
+            }
+        });
+        addr
     }
 
     /// A database with the demo city loaded.

@@ -4,11 +4,12 @@
 use std::sync::Arc;
 
 use async_graphql::{
-    Context, ID, InputObject, Object, Result, SimpleObject,
+    Context, ID, InputObject, Object, Result, SimpleObject, Subscription,
     connection::{Connection, Edge, EmptyFields},
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{certification, certification_event as event, rating, review};
+use futures::Stream;
 
 use super::{
     CertificationService, EvidenceKind, ReviewOutcome, SelfRating, Stage,
@@ -19,6 +20,7 @@ use crate::{
     access::require_full,
     auth::{Role, RoleGuard, SignedIn, Viewer},
     error::{ApiError, Extend},
+    events::{self, EventBus, StageEvent},
     framework::{
         Framework, FrameworkData,
         graphql::{Criterion, FrameworkArea, FrameworkLevel, framework_by_id},
@@ -26,7 +28,7 @@ use crate::{
     ids::{self, Cursor, Page, global_id},
     loaders::load_one,
     scalars::Date,
-    school::{School, graphql::school_by_id},
+    school::{School, SchoolService, graphql::school_by_id},
 };
 
 /// A school's journey through one framework version.
@@ -671,4 +673,58 @@ async fn certification_framework(ctx: &Context<'_>, id: uuid::Uuid) -> Result<uu
         .await?
         .map(|j| j.framework_id)
         .ok_or_else(|| ApiError::NotFound("certification".into()).into_gql())
+}
+
+/// A change of stage of one of a school's journeys, as it happened.
+pub struct CertificationEvent(pub StageEvent);
+
+#[Object]
+impl CertificationEvent {
+    /// The journey as it is now, which may be past this change if it moved again since.
+    async fn certification(&self, ctx: &Context<'_>) -> Result<Certification> {
+        load_one::<JourneyLoader, _>(ctx, JourneyById(self.0.certification_id))
+            .await?
+            .map(Certification)
+            .ok_or_else(|| ApiError::NotFound("certification".into()).into_gql())
+    }
+    async fn school(&self, ctx: &Context<'_>) -> Result<School> {
+        school_by_id(ctx, self.0.school_id).await
+    }
+    /// The stage before; null for the enrolment that started the journey.
+    async fn from(&self) -> Option<CertificationStage> {
+        self.0.from.as_deref().map(Stage::from_db)
+    }
+    async fn to(&self) -> CertificationStage {
+        Stage::from_db(&self.0.to)
+    }
+    async fn at(&self) -> DateTime<Utc> {
+        self.0.at.to_utc()
+    }
+    /// The journey's version after this change.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+}
+
+#[derive(Default)]
+pub struct CertificationSubscription;
+
+#[Subscription]
+impl CertificationSubscription {
+    /// Every stage change of the journeys of the school with this URN, from now on. Signed-in
+    /// callers who see the school; NOT_FOUND for a URN they do not see.
+    #[graphql(guard = "SignedIn")]
+    async fn certification_events(
+        &self,
+        ctx: &Context<'_>,
+        school: i32,
+    ) -> Result<impl Stream<Item = CertificationEvent> + use<>> {
+        // Receive before looking the school up: a change committed after this line is not
+        // missed, however long the lookup takes.
+        let received = ctx.data::<EventBus>()?.subscribe();
+        let viewer = ctx.data::<Viewer>()?;
+        let school = ctx.data::<SchoolService>()?.by_urn(viewer, school).await.extend()?;
+        let stream = events::of_school(received, school.id, viewer.partnerships().to_vec());
+        Ok(futures::StreamExt::map(stream, CertificationEvent))
+    }
 }

@@ -23,6 +23,7 @@ use super::{EvidenceKind, ReviewOutcome, SelfRating, Stage};
 use crate::{
     auth::{Actor, Role, Scope, Viewer},
     error::{ApiError, ApiResult},
+    events::EventBus,
     framework::{FrameworkData, service as frameworks},
     ids::Page,
     school::service::{visible, visible_by_urn},
@@ -167,6 +168,8 @@ pub struct CertificateView {
 #[derive(Clone, Debug)]
 pub struct CertificationService {
     db: DatabaseConnection,
+    /// Told of every stage change once it has committed.
+    events: EventBus,
 }
 
 fn now() -> DateTime<FixedOffset> {
@@ -242,8 +245,8 @@ fn web_url(value: &str) -> ApiResult<String> {
 }
 
 impl CertificationService {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(db: DatabaseConnection, events: EventBus) -> Self {
+        Self { db, events }
     }
 
     /// A journey the viewer may see (its school is visible), or NOT_FOUND.
@@ -386,6 +389,7 @@ impl CertificationService {
         }
         txn.commit().await?;
         tracing::info!(certification.id = %journey.id, school.urn = urn, framework = %framework.slug, "enrolled");
+        self.events.stage_changed(&journey, None).await;
         Ok(journey)
     }
 
@@ -549,8 +553,10 @@ impl CertificationService {
         let note = comment(note)?;
         let txn = crate::db::begin_write(&self.db).await?;
         let journey = locked_own(&txn, actor, id).await?;
+        let from = Stage::from_db(&journey.stage);
         let journey = transition(&txn, actor, journey, to, expected, note, |_| {}).await?;
         txn.commit().await?;
+        self.events.stage_changed(&journey, Some(from)).await;
         Ok(journey)
     }
 
@@ -579,11 +585,13 @@ impl CertificationService {
             return Err(ApiError::NotReady(assessment.missing));
         }
         let at = now();
+        let from = Stage::from_db(&journey.stage);
         let journey = transition(&txn, actor, journey, Stage::Submitted, expected, note, |m| {
             m.submitted_at = Set(Some(at));
         })
         .await?;
         txn.commit().await?;
+        self.events.stage_changed(&journey, Some(from)).await;
         Ok(journey)
     }
 
@@ -598,8 +606,10 @@ impl CertificationService {
         let note = comment(note)?;
         let txn = crate::db::begin_write(&self.db).await?;
         let journey = locked_own(&txn, actor, id).await?;
+        let from = Stage::from_db(&journey.stage);
         let journey = transition(&txn, actor, journey, Stage::Withdrawn, expected, note, |_| {}).await?;
         txn.commit().await?;
+        self.events.stage_changed(&journey, Some(from)).await;
         Ok(journey)
     }
 
@@ -612,6 +622,7 @@ impl CertificationService {
     ) -> ApiResult<certification::Model> {
         let txn = crate::db::begin_write(&self.db).await?;
         let journey = locked_for_assessor(&txn, actor, id).await?;
+        let from = Stage::from_db(&journey.stage);
         let journey = transition(&txn, actor, journey, Stage::UnderReview, expected, None, |_| {}).await?;
         let rounds =
             review::Entity::find().filter(review::Column::CertificationId.eq(id)).count(&txn).await?;
@@ -631,6 +642,7 @@ impl CertificationService {
         .insert(&txn)
         .await?;
         txn.commit().await?;
+        self.events.stage_changed(&journey, Some(from)).await;
         Ok(journey)
     }
 
@@ -653,6 +665,7 @@ impl CertificationService {
         }
         let txn = crate::db::begin_write(&self.db).await?;
         let journey = locked_for_assessor(&txn, actor, id).await?;
+        let from = Stage::from_db(&journey.stage);
         allowed(&journey, Stage::from(decision.outcome))?;
         let open = review::Entity::find()
             .filter(review::Column::CertificationId.eq(id))
@@ -735,6 +748,7 @@ impl CertificationService {
         };
         txn.commit().await?;
         tracing::info!(certification.id = %journey.id, outcome = decision.outcome.as_db(), "review decided");
+        self.events.stage_changed(&journey, Some(from)).await;
         Ok(journey)
     }
 }

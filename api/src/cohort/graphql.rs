@@ -14,6 +14,7 @@ use crate::{
         Partnership,
         loader::{PartnershipById, PartnershipLoader},
     },
+    progress::{Progress, graphql::progress_of, service::Subset},
     school::{
         School,
         graphql::{SchoolConnection, schools_of},
@@ -59,6 +60,10 @@ impl Cohort {
         after: Option<String>,
     ) -> Result<SchoolConnection> {
         schools_of(ctx, Parent::Cohort(self.0.id), first, after).await
+    }
+    /// The cohort's progress on `asOf` (default today), measured from its start to its target date.
+    async fn progress(&self, ctx: &Context<'_>, as_of: Option<Date>) -> Result<Progress> {
+        progress_of(ctx, self.0.partnership_id, Subset::Cohort(self.0.id), as_of).await
     }
 }
 

@@ -1,19 +1,33 @@
 //! The MentorshipPairing type and its mutations.
 
+use std::sync::Arc;
+
 use crate::scalars::Date;
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
-use entity::mentorship_pairing as pairing;
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::{certification, mentorship_pairing as pairing};
 
-use super::{MentorshipService, service::NewPairing};
+use super::{MentorshipService, service::NewPairing, view};
 use crate::{
     auth::{Role, RoleGuard, Viewer},
+    certification::{
+        Certification, CertificationStage,
+        graphql::AreaProgress,
+        loader::{EvidenceOf, HistoryOf, JourneyLoader, JourneysOfSchool, RatingsOf},
+        service::today,
+    },
     cohort::{
         Cohort,
         loader::{CohortById, CohortLoader},
     },
     error::{ApiError, Extend},
+    framework::{
+        FrameworkData,
+        graphql::{FrameworkArea, framework_by_id},
+    },
     ids::{self, global_id},
     loaders::load_one,
+    partnership::loader::{PartnershipById, PartnershipLoader},
     school::{School, graphql::school_by_id},
 };
 
@@ -55,6 +69,122 @@ impl MentorshipPairing {
     }
     async fn status(&self) -> PairingStatus {
         if self.0.ended_on.is_some() { PairingStatus::Ended } else { PairingStatus::Active }
+    }
+    /// The mentee's certification progress on `asOf` (default today): stage, days in it,
+    /// self-assessment by area, evidence, what blocks a submission and the last activity.
+    /// Only the mentor school's lead (while the pairing is active) and the partnership's city
+    /// admins may read it: for everyone else it is null, with a FORBIDDEN error.
+    async fn progress(&self, ctx: &Context<'_>, as_of: Option<Date>) -> Result<Option<MenteeProgress>> {
+        let actor = ctx.data::<Viewer>()?.actor().extend()?;
+        view::may_read(actor, &self.0).extend()?;
+        mentee_progress(ctx, &self.0, as_of.map_or_else(today, |d| d.0)).await.map(Some)
+    }
+}
+
+/// Loads what the mentor view needs through the request's loaders (one batch per kind of
+/// row for all pairings of the query) and works the view out.
+async fn mentee_progress(ctx: &Context<'_>, p: &pairing::Model, as_of: NaiveDate) -> Result<MenteeProgress> {
+    let (partnership, journeys) = futures::try_join!(
+        load_one::<PartnershipLoader, _>(ctx, PartnershipById(p.partnership_id)),
+        load_one::<JourneyLoader, _>(ctx, JourneysOfSchool(p.mentee_school_id)),
+    )?;
+    let framework = partnership.and_then(|p| p.default_framework);
+    let journeys = journeys.unwrap_or_default();
+    let journey = framework.as_deref().and_then(|slug| view::current_journey(&journeys, slug, as_of));
+    let Some(journey) = journey.cloned() else {
+        let view = view::not_enrolled(framework.as_deref());
+        return Ok(MenteeProgress { view, journey: None, data: None });
+    };
+    let id = journey.id;
+    let (data, history, ratings, evidence) = futures::try_join!(
+        framework_by_id(ctx, journey.framework_id),
+        load_one::<JourneyLoader, _>(ctx, HistoryOf(id)),
+        load_one::<JourneyLoader, _>(ctx, RatingsOf(id)),
+        load_one::<JourneyLoader, _>(ctx, EvidenceOf(id)),
+    )?;
+    let view = view::progress(
+        &journey,
+        &history.unwrap_or_default(),
+        &ratings.unwrap_or_default(),
+        &evidence.unwrap_or_default(),
+        &data,
+        as_of,
+    );
+    Ok(MenteeProgress { view, journey: Some(journey), data: Some(data) })
+}
+
+fn percent(part: usize, whole: usize) -> f64 {
+    if whole == 0 { 0.0 } else { (part as f64 * 1000.0 / whole as f64).round() / 10.0 }
+}
+
+/// A mentee's certification progress on one date, as its mentor follows it.
+pub struct MenteeProgress {
+    view: view::MenteeProgress,
+    journey: Option<certification::Model>,
+    data: Option<Arc<FrameworkData>>,
+}
+
+#[Object]
+impl MenteeProgress {
+    /// The mentee's journey in the partnership's framework: the newest one started by
+    /// `asOf`. Null when the mentee had not enrolled by then.
+    async fn certification(&self) -> Option<Certification> {
+        self.journey.clone().map(Certification)
+    }
+    /// Whether the mentee had enrolled in the partnership's framework by `asOf`.
+    async fn enrolled(&self) -> bool {
+        self.journey.is_some()
+    }
+    /// The stage on `asOf`, from the journey's history: CERTIFIED reads EXPIRED after the
+    /// expiry date. Null when not enrolled.
+    async fn stage(&self) -> Option<CertificationStage> {
+        self.view.stage
+    }
+    /// The day the journey entered that stage; null when not enrolled.
+    async fn stage_since(&self) -> Option<Date> {
+        self.view.since.map(Date)
+    }
+    /// Days from the last stage change on or before `asOf` to `asOf`; null when not enrolled.
+    async fn days_in_stage(&self) -> Option<i64> {
+        self.view.days_in_stage
+    }
+    /// Self-assessment progress per area at the target level, from the ratings and evidence
+    /// recorded by `asOf`; empty when not enrolled.
+    async fn areas(&self) -> Vec<AreaProgress> {
+        let (Some(assessment), Some(data)) = (&self.view.assessment, &self.data) else { return Vec::new() };
+        assessment
+            .areas
+            .iter()
+            .filter_map(|p| {
+                Some(AreaProgress {
+                    area: FrameworkArea(data.area(p.area)?.clone(), data.clone()),
+                    total: p.total as i32,
+                    rated: p.rated as i32,
+                    not_yet: p.not_yet as i32,
+                    evidence_count: p.evidence as i32,
+                    percent_complete: percent(p.rated, p.total),
+                })
+            })
+            .collect()
+    }
+    /// Share of the target level's criteria rated by `asOf`, 0 to 100; 0 when not enrolled.
+    async fn percent_complete(&self) -> f64 {
+        self.view.assessment.as_ref().map_or(0.0, |a| percent(a.rated(), a.total()))
+    }
+    /// Evidence items of the journey added by `asOf`.
+    async fn evidence_count(&self) -> i32 {
+        self.view.evidence_count as i32
+    }
+    /// What stops the mentee submitting now, in words: what the self-assessment still misses
+    /// while drafting, the review it waits for once submitted, what to do when returned.
+    /// Empty when nothing does (ready to submit, or certified).
+    async fn blockers(&self) -> &[String] {
+        &self.view.blockers
+    }
+    /// The latest stage change, rating or evidence item of the journey on or before `asOf`;
+    /// null when there is none.
+    async fn last_activity(&self) -> Option<DateTime<Utc>> {
+        self.view.last_activity.map(|t| t.to_utc())
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod graphql;
 pub mod loader;
 pub mod service;
+pub mod view;
 
 pub use graphql::MentorshipPairing;
 pub use service::MentorshipService;

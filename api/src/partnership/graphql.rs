@@ -14,6 +14,11 @@ use crate::{
     error::Extend,
     ids::{self, global_id},
     loaders::load_one,
+    progress::{
+        Progress,
+        graphql::{TimelinePoint, facts, progress_of, timeline},
+        service::{Interval, Subset},
+    },
     school::{
         graphql::{SchoolConnection, schools_of},
         loader::Parent,
@@ -84,6 +89,34 @@ impl Partnership {
         let rows =
             load_one::<CohortLoader, _>(ctx, CohortsOfPartnership(self.0.id)).await?.unwrap_or_default();
         Ok(rows.into_iter().map(Cohort).collect())
+    }
+    /// Days in one stage before SUBMITTED after which a school is at risk.
+    #[graphql(guard = "SignedIn")]
+    async fn stalled_after_days(&self) -> i32 {
+        self.0.stalled_after_days
+    }
+    /// Days RETURNED without resubmitting after which a school is at risk.
+    #[graphql(guard = "SignedIn")]
+    async fn returned_after_days(&self) -> i32 {
+        self.0.returned_after_days
+    }
+    /// How far the partnership is from its goal on `asOf` (default today). Anonymous callers
+    /// read the headline numbers; the at-risk list and AI policy counts need a sign-in.
+    async fn progress(&self, ctx: &Context<'_>, as_of: Option<Date>) -> Result<Progress> {
+        progress_of(ctx, self.0.id, Subset::All, as_of).await
+    }
+    /// Burn-up of certified schools, in all and per cohort, on every `interval` from `from`
+    /// (default the start) to `to` (default the deadline); at most 520 points.
+    #[graphql(guard = "SignedIn")]
+    async fn timeline(
+        &self,
+        ctx: &Context<'_>,
+        from: Option<Date>,
+        to: Option<Date>,
+        #[graphql(default_with = "Interval::Week")] interval: Interval,
+    ) -> Result<Vec<TimelinePoint>> {
+        let facts = facts(ctx, self.0.id).await?;
+        timeline(&facts, from, to, interval).extend()
     }
 }
 

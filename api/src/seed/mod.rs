@@ -152,6 +152,8 @@ pub fn generate(spec: &Spec) -> Dataset {
             max_active_mentees: 3,
             synthetic: true,
             required_level: None,
+            stalled_after_days: 60,
+            returned_after_days: 30,
         };
         let first = p * spec.schools / spec.partnerships;
         let last = (p + 1) * spec.schools / spec.partnerships;

@@ -12,8 +12,10 @@ use super::{
 };
 use crate::{
     auth::{Role, RoleGuard, SignedIn, Viewer},
-    error::Extend,
+    error::{ApiError, Extend},
     ids::{self, Page, global_id},
+    progress::{Progress, graphql::progress_of, service::Subset},
+    scalars::Date,
     school::{
         graphql::{SchoolConnection, schools_of},
         loader::Parent,
@@ -49,6 +51,29 @@ impl Trust {
         after: Option<String>,
     ) -> Result<SchoolConnection> {
         schools_of(ctx, Parent::Trust(self.0.id), first, after).await
+    }
+    /// Progress of the trust's schools in a partnership on `asOf` (default today), measured
+    /// against the partnership's deadline. `partnership` may be left out when the caller
+    /// sees only one.
+    #[graphql(guard = "SignedIn")]
+    async fn progress(
+        &self,
+        ctx: &Context<'_>,
+        as_of: Option<Date>,
+        partnership: Option<ID>,
+    ) -> Result<Progress> {
+        let viewer = ctx.data::<Viewer>()?;
+        let partnership = match (partnership, viewer.partnerships()) {
+            (Some(id), _) => ids::parse(&id, "Partnership").extend()?,
+            (None, [only]) => *only,
+            (None, _) => {
+                return Err(ApiError::invalid("partnership", "name one: you see more than one").into_gql());
+            }
+        };
+        if !viewer.can_read_partnership(partnership) {
+            return Err(ApiError::NotFound("partnership".into()).into_gql());
+        }
+        progress_of(ctx, partnership, Subset::Trust(self.0.id), as_of).await
     }
 }
 

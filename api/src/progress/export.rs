@@ -1,0 +1,213 @@
+//! `GET /reports/schools.csv`: the school-level table behind the progress numbers, one row per
+//! open member school, for spreadsheets and BI tools. It is written page by page as it is
+//! read, so memory stays flat however many schools there are.
+
+use std::collections::HashMap;
+
+use axum::{
+    body::{Body, Bytes},
+    extract::{Query, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use chrono::NaiveDate;
+use entity::{cohort, partnership};
+use futures::{Stream, StreamExt, stream};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+
+use super::service::{self, Facts, Filter, Slice};
+use crate::{
+    AppState,
+    auth::Viewer,
+    certification::service::today,
+    error::{ApiError, ApiResult},
+    http::one_error,
+    ids,
+    policy::service::PolicyStatus,
+};
+
+/// Schools read and written per step.
+pub const PAGE: u64 = 500;
+
+pub const HEADER: [&str; 17] = [
+    "urn",
+    "school",
+    "phase",
+    "trust",
+    "cohort",
+    "cohort_target",
+    "stage",
+    "stage_since",
+    "days_in_stage",
+    "certified",
+    "level",
+    "awarded_on",
+    "expires_on",
+    "expired",
+    "ai_policy",
+    "at_risk",
+    "risk_reasons",
+];
+
+/// What the query string asks for, checked.
+#[derive(Debug)]
+pub struct Request {
+    pub partnership: String,
+    pub as_of: NaiveDate,
+    pub filter: Filter,
+}
+
+impl Request {
+    pub fn parse(params: &HashMap<String, String>) -> ApiResult<Self> {
+        if let Some(unknown) =
+            params.keys().find(|k| !["partnership", "asOf", "cohort", "trust"].contains(&k.as_str()))
+        {
+            return Err(ApiError::invalid(
+                "query string",
+                format!("unknown parameter {unknown:?}: use partnership, asOf, cohort, trust"),
+            ));
+        }
+        let partnership = params
+            .get("partnership")
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| ApiError::invalid("partnership", "required: the partnership's slug"))?
+            .clone();
+        let as_of = match params.get("asOf") {
+            Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map_err(|_| ApiError::invalid("asOf", format!("{s:?} is not a date: use YYYY-MM-DD")))?,
+            None => today(),
+        };
+        let filter = Filter {
+            cohort: params.get("cohort").map(|id| ids::parse(id, "Cohort")).transpose()?,
+            trust: params.get("trust").map(|id| ids::parse(id, "Trust")).transpose()?,
+        };
+        Ok(Self { partnership, as_of, filter })
+    }
+}
+
+pub async fn schools_csv(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    match start(&state, &headers, &params).await {
+        Ok((p, req)) => {
+            let name = format!("attachment; filename=\"{}-schools-{}.csv\"", p.slug, req.as_of);
+            let mut res = Body::from_stream(rows(state.db.clone(), p, req)).into_response();
+            let h = res.headers_mut();
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+            if let Ok(v) = HeaderValue::from_str(&name) {
+                h.insert(header::CONTENT_DISPOSITION, v);
+            }
+            res
+        }
+        Err(e) => {
+            let status = match e {
+                ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+                ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+                ApiError::Invalid { .. } => StatusCode::BAD_REQUEST,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            one_error(status, e.to_string(), e.code())
+        }
+    }
+}
+
+/// Checks the caller and the parameters before the first byte is sent.
+async fn start(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &HashMap<String, String>,
+) -> ApiResult<(partnership::Model, Request)> {
+    let header = headers.get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or("?"));
+    let viewer = Viewer::from_bearer(header, &state.jwt, &state.db).await?;
+    viewer.actor()?;
+    let req = Request::parse(params)?;
+    let p = partnership::Entity::find()
+        .filter(partnership::Column::Slug.eq(&req.partnership))
+        .one(&state.db)
+        .await?
+        .filter(|p| viewer.can_read_partnership(p.id))
+        .ok_or_else(|| ApiError::NotFound(format!("partnership {:?}", req.partnership)))?;
+    if let Some(c) = req.filter.cohort {
+        cohort::Entity::find_by_id(c)
+            .filter(cohort::Column::PartnershipId.eq(p.id))
+            .one(&state.db)
+            .await?
+            .ok_or_else(|| ApiError::NotFound("cohort".into()))?;
+    }
+    Ok((p, req))
+}
+
+/// The CSV, header first, then one page of schools at a time.
+pub fn rows(
+    db: DatabaseConnection,
+    partnership: partnership::Model,
+    req: Request,
+) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send {
+    let mut header = writer();
+    let _ = header.write_record(HEADER);
+    let first = Bytes::from(header.into_inner().unwrap_or_default());
+    let pages = stream::try_unfold(Some(None::<i32>), move |after| {
+        let db = db.clone();
+        let p = partnership.clone();
+        let (filter, as_of) = (req.filter, req.as_of);
+        async move {
+            let Some(after) = after else { return Ok(None) };
+            let slice = Slice::Page { filter, after, limit: PAGE };
+            let facts = service::load(&db, &p, slice).await.map_err(|e| {
+                tracing::error!(error = %e, "CSV export stopped");
+                std::io::Error::other("the export failed")
+            })?;
+            let Some(last) = facts.schools.last().map(|s| s.school.urn) else { return Ok(None) };
+            let next = (facts.schools.len() as u64 == PAGE).then_some(Some(last));
+            Ok(Some((Bytes::from(page(&facts, as_of)), next)))
+        }
+    });
+    stream::once(async move { Ok(first) }).chain(pages)
+}
+
+fn page(facts: &Facts, as_of: NaiveDate) -> Vec<u8> {
+    let mut out = writer();
+    for s in &facts.schools {
+        let st = facts.status(s, as_of);
+        let cohort = s.cohort.and_then(|c| facts.cohort(c));
+        let cert = st.certificate.as_ref();
+        let fields = [
+            s.school.urn.to_string(),
+            s.school.name.clone(),
+            s.school.phase.clone(),
+            s.trust_name.clone().unwrap_or_default(),
+            cohort.map(|c| c.name.clone()).unwrap_or_default(),
+            cohort.map(|c| c.target_on.to_string()).unwrap_or_default(),
+            st.stage.as_str().to_owned(),
+            st.since.map(|d| d.to_string()).unwrap_or_default(),
+            st.days_in_stage.map(|d| d.to_string()).unwrap_or_default(),
+            st.certified.to_string(),
+            cert.map(|c| c.level.clone()).unwrap_or_default(),
+            cert.map(|c| c.awarded_on.to_string()).unwrap_or_default(),
+            cert.map(|c| c.expires_on.to_string()).unwrap_or_default(),
+            st.expired.to_string(),
+            policy_name(st.policy).to_owned(),
+            (!st.risks.is_empty()).to_string(),
+            st.reason(),
+        ];
+        // Writing to memory cannot fail.
+        let _ = out.write_record(&fields);
+    }
+    out.into_inner().unwrap_or_default()
+}
+
+fn policy_name(status: PolicyStatus) -> &'static str {
+    match status {
+        PolicyStatus::Missing => "MISSING",
+        PolicyStatus::Current => "CURRENT",
+        PolicyStatus::ReviewDue => "REVIEW_DUE",
+        PolicyStatus::Overdue => "OVERDUE",
+    }
+}
+
+/// RFC 4180: CRLF line ends, fields quoted when they hold a comma, quote or line break.
+fn writer() -> csv::Writer<Vec<u8>> {
+    csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::with_capacity(64 * 1024))
+}

@@ -1,0 +1,345 @@
+//! The Progress type, the timeline and the at-risk list; `Partnership.progress`,
+//! `Cohort.progress` and `Trust.progress` all read one `Facts` per partnership and request.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
+
+use async_graphql::{Context, ID, Object, Result, SimpleObject, dataloader::Loader};
+use entity::partnership;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use super::service::{
+    self, Facts, Filter, Interval, ProgressStage, RiskKind, Slice, Status, Subset, Summary,
+};
+use crate::{
+    auth::{SignedIn, Viewer},
+    certification::service::today,
+    cohort::Cohort,
+    error::{ApiError, Extend},
+    ids::{self, MAX_PAGE},
+    loaders::load_one,
+    policy::service::PolicyStatus,
+    scalars::Date,
+    school::{Phase, School},
+};
+
+/// Key: the facts of one partnership's schools (the caller already sees the partnership).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FactsOf(pub Uuid);
+
+pub struct ProgressLoader {
+    db: DatabaseConnection,
+    /// Facts already read in this request (several waves may ask), when kept.
+    kept: Option<Mutex<HashMap<Uuid, Arc<Facts>>>>,
+}
+
+impl ProgressLoader {
+    /// `keep`: remember what was read, for a loader that lives as long as one request.
+    pub fn new(db: DatabaseConnection, keep: bool) -> Self {
+        Self { db, kept: keep.then(Default::default) }
+    }
+
+    fn kept(&self, id: Uuid) -> Option<Arc<Facts>> {
+        self.kept.as_ref()?.lock().ok()?.get(&id).cloned()
+    }
+}
+
+impl Loader<FactsOf> for ProgressLoader {
+    type Value = Arc<Facts>;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[FactsOf]) -> Result<HashMap<FactsOf, Arc<Facts>>, ApiError> {
+        let mut out = HashMap::new();
+        let mut missing = Vec::new();
+        for key in keys {
+            match self.kept(key.0) {
+                Some(facts) => drop(out.insert(*key, facts)),
+                None => missing.push(key.0),
+            }
+        }
+        if missing.is_empty() {
+            return Ok(out);
+        }
+        let rows =
+            partnership::Entity::find().filter(partnership::Column::Id.is_in(missing)).all(&self.db).await?;
+        // One partnership per request in practice; each costs a fixed number of statements.
+        for p in rows {
+            let facts = Arc::new(service::load(&self.db, &p, Slice::All(Filter::default())).await?);
+            if let Some(kept) = &self.kept
+                && let Ok(mut kept) = kept.lock()
+            {
+                kept.insert(p.id, facts.clone());
+            }
+            out.insert(FactsOf(p.id), facts);
+        }
+        Ok(out)
+    }
+}
+
+pub async fn facts(ctx: &Context<'_>, partnership: Uuid) -> Result<Arc<Facts>> {
+    load_one::<ProgressLoader, _>(ctx, FactsOf(partnership))
+        .await?
+        .ok_or_else(|| ApiError::NotFound("partnership".into()).into_gql())
+}
+
+/// The progress of `subset` of a partnership's schools on `as_of` (default today).
+pub async fn progress_of(
+    ctx: &Context<'_>,
+    partnership: Uuid,
+    subset: Subset,
+    as_of: Option<Date>,
+) -> Result<Progress> {
+    let facts = facts(ctx, partnership).await?;
+    Ok(Progress(facts.summary(subset, as_of.map_or_else(today, |d| d.0))))
+}
+
+/// How far a set of schools (a partnership, a cohort, a trust's schools in a partnership) is
+/// from the goal on a date: every open member school certified by the deadline.
+pub struct Progress(pub Summary);
+
+/// Schools at one stage.
+#[derive(SimpleObject)]
+pub struct StageCount {
+    pub stage: ProgressStage,
+    pub count: i32,
+}
+
+/// Schools of one phase.
+#[derive(SimpleObject)]
+pub struct PhaseCount {
+    pub phase: Phase,
+    pub total_schools: i32,
+    pub certified: i32,
+}
+
+/// Schools by AI policy status.
+#[derive(SimpleObject)]
+pub struct PolicyCounts {
+    pub missing: i32,
+    pub current: i32,
+    pub review_due: i32,
+    pub overdue: i32,
+}
+
+/// A school at risk, and why.
+pub struct AtRisk(pub entity::school::Model, pub Status);
+
+#[Object]
+impl AtRisk {
+    async fn school(&self) -> School {
+        School(self.0.clone())
+    }
+    /// Every reason in one line, e.g. "in SELF_ASSESSING for 63 days; cohort target 2026-07-15 passed".
+    async fn reason(&self) -> String {
+        self.1.reason()
+    }
+    /// The kinds of reason, for filtering.
+    async fn risks(&self) -> Vec<RiskKind> {
+        self.1.risks.iter().map(|r| r.kind).collect()
+    }
+    async fn stage(&self) -> ProgressStage {
+        self.1.stage
+    }
+    /// Days since the school entered its stage; null when not enrolled.
+    async fn days_in_stage(&self) -> Option<i64> {
+        self.1.days_in_stage
+    }
+}
+
+fn count(n: usize) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+#[Object]
+impl Progress {
+    /// The day these numbers are for.
+    async fn as_of(&self) -> Date {
+        self.0.as_of.into()
+    }
+    /// Open member schools in the set.
+    async fn total_schools(&self) -> i32 {
+        count(self.0.total)
+    }
+    /// Schools that count as certified on `asOf` (DOMAIN.md): a valid certificate of the
+    /// partnership's framework at or above its required level.
+    async fn certified(&self) -> i32 {
+        count(self.0.certified)
+    }
+    /// Schools whose certificate has expired and that are not certified again.
+    async fn expired(&self) -> i32 {
+        count(self.0.expired)
+    }
+    /// `certified` as a percentage of `totalSchools`, to one decimal place.
+    async fn percent_certified(&self) -> f64 {
+        self.0.percent_certified()
+    }
+    /// Schools at each stage (every stage, zeros included; a certified school counts as
+    /// CERTIFIED even while a renewal is open). The counts add up to `totalSchools`.
+    async fn by_stage(&self) -> Vec<StageCount> {
+        self.0.by_stage.iter().map(|(stage, n)| StageCount { stage: *stage, count: count(*n) }).collect()
+    }
+    /// Schools and certified schools per phase.
+    async fn by_phase(&self) -> Vec<PhaseCount> {
+        self.0
+            .by_phase
+            .iter()
+            .map(|(phase, n, c)| PhaseCount {
+                phase: Phase::from_db(phase).unwrap_or(Phase::NotApplicable),
+                total_schools: count(*n),
+                certified: count(*c),
+            })
+            .collect()
+    }
+    /// Schools by AI policy status on `asOf`.
+    #[graphql(guard = "SignedIn")]
+    async fn ai_policy(&self) -> PolicyCounts {
+        let of = |status| count(self.0.policies.iter().find(|(s, _)| *s == status).map_or(0, |(_, n)| *n));
+        PolicyCounts {
+            missing: of(PolicyStatus::Missing),
+            current: of(PolicyStatus::Current),
+            review_due: of(PolicyStatus::ReviewDue),
+            overdue: of(PolicyStatus::Overdue),
+        }
+    }
+    /// The start this progress is measured from: the partnership's, or the cohort's.
+    async fn starts_on(&self) -> Date {
+        self.0.starts_on.into()
+    }
+    /// The partnership's deadline, or the cohort's target date.
+    async fn deadline(&self) -> Date {
+        self.0.deadline.into()
+    }
+    /// Days from `asOf` to the deadline; negative once it has passed.
+    async fn days_to_deadline(&self) -> i64 {
+        self.0.days_to_deadline()
+    }
+    /// The share of the time from start to deadline that has passed on `asOf`, as a percentage.
+    async fn percent_time_elapsed(&self) -> f64 {
+        (self.0.time_elapsed() * 1000.0).round() / 10.0
+    }
+    /// Schools newly certified in the 12 weeks up to `asOf`: the pace of the projection.
+    async fn recently_certified(&self) -> i32 {
+        count(self.0.recently_certified)
+    }
+    /// DOMAIN.md: the certified share is at least the share of time elapsed, or the projected
+    /// completion is on or before the deadline.
+    async fn on_track(&self) -> bool {
+        self.0.on_track
+    }
+    /// The day the last school would be certified at the pace of the last 12 weeks; null when
+    /// there is no pace (see `projectionNote`) or nothing left to do.
+    async fn projected_completion(&self) -> Option<Date> {
+        self.0.projected.map(Date)
+    }
+    /// How the projection was made, or why there is none.
+    async fn projection_note(&self) -> &str {
+        &self.0.projection_note
+    }
+    /// How many schools are at risk.
+    #[graphql(guard = "SignedIn")]
+    async fn at_risk_count(&self) -> i32 {
+        count(self.0.at_risk.len())
+    }
+    /// Schools at risk, by URN (at most 100; `atRiskSchools` pages through all of them).
+    #[graphql(guard = "SignedIn")]
+    async fn at_risk(&self, #[graphql(default = 100)] first: i32) -> Result<Vec<AtRisk>> {
+        let first = page_size(first).extend()?;
+        Ok(self.0.at_risk.iter().take(first).map(|(s, st)| AtRisk(s.clone(), st.clone())).collect())
+    }
+}
+
+fn page_size(first: i32) -> Result<usize, ApiError> {
+    if (1..=MAX_PAGE as i32).contains(&first) {
+        Ok(first as usize)
+    } else {
+        Err(ApiError::invalid("first", format!("must be between 1 and {MAX_PAGE}")))
+    }
+}
+
+/// Certified schools of one cohort on a timeline's day.
+#[derive(SimpleObject)]
+pub struct CohortPoint {
+    pub cohort: Cohort,
+    pub certified: i32,
+    /// The cohort's open member schools now.
+    pub total_schools: i32,
+}
+
+/// One day of a burn-up.
+#[derive(SimpleObject)]
+pub struct TimelinePoint {
+    pub date: Date,
+    /// Certified schools on that day, in any cohort or none.
+    pub certified: i32,
+    pub by_cohort: Vec<CohortPoint>,
+}
+
+/// The burn-up of `facts` on the days from `from` to `to`.
+pub fn timeline(
+    facts: &Facts,
+    from: Option<Date>,
+    to: Option<Date>,
+    interval: Interval,
+) -> Result<Vec<TimelinePoint>, ApiError> {
+    let from = from.map_or(facts.partnership.starts_on, |d| d.0);
+    let to = to.map_or(facts.partnership.deadline, |d| d.0);
+    let days = service::points(from, to, interval)?;
+    let sizes = facts.cohort_sizes();
+    Ok(facts
+        .burn_up(&days)
+        .into_iter()
+        .map(|(day, total, per_cohort)| TimelinePoint {
+            date: day.into(),
+            certified: count(total),
+            by_cohort: facts
+                .cohorts
+                .iter()
+                .zip(per_cohort)
+                .zip(&sizes)
+                .map(|((c, n), size)| CohortPoint {
+                    cohort: Cohort(c.clone()),
+                    certified: count(n),
+                    total_schools: count(*size),
+                })
+                .collect(),
+        })
+        .collect())
+}
+
+#[derive(Default)]
+pub struct ProgressQuery;
+
+#[Object]
+impl ProgressQuery {
+    /// The partnership's schools at risk on `asOf` (default today), by URN, with reasons.
+    /// Pages: `first` at most 100, `after` the last URN of the previous page.
+    #[graphql(guard = "SignedIn")]
+    async fn at_risk_schools(
+        &self,
+        ctx: &Context<'_>,
+        partnership: ID,
+        as_of: Option<Date>,
+        #[graphql(default = 100)] first: i32,
+        after: Option<i32>,
+    ) -> Result<Vec<AtRisk>> {
+        let id = ids::parse(&partnership, "Partnership").extend()?;
+        if !ctx.data::<Viewer>()?.can_read_partnership(id) {
+            return Err(ApiError::NotFound("partnership".into()).into_gql());
+        }
+        let first = page_size(first).extend()?;
+        let facts = facts(ctx, id).await?;
+        let day = as_of.map_or_else(today, |d| d.0);
+        Ok(facts
+            .schools
+            .iter()
+            .filter(|s| after.is_none_or(|a| s.school.urn > a))
+            .map(|s| (s, facts.status(s, day)))
+            .filter(|(_, status)| !status.risks.is_empty())
+            .take(first)
+            .map(|(s, status)| AtRisk(s.school.clone(), status))
+            .collect())
+    }
+}

@@ -1,0 +1,9 @@
+//! Progress toward the partnership's goal: counts by stage, certified and expired schools,
+//! on track or not, the projection, schools at risk, the burn-up over time and the CSV export
+//! (DOMAIN.md, "Progress").
+
+pub mod export;
+pub mod graphql;
+pub mod service;
+
+pub use graphql::Progress;

@@ -1,0 +1,697 @@
+//! Progress toward the goal (DOMAIN.md, "Progress"). The facts of a set of schools (their
+//! journeys' dated stage changes, certificates, cohorts and AI policies) are read in a fixed
+//! number of statements; every number is then worked out in memory for any date, so one read
+//! serves a partnership, its cohorts and its trusts, and a whole time series.
+
+use std::{collections::HashMap, sync::Arc};
+
+use chrono::{Months, NaiveDate};
+use entity::{
+    ai_policy, certification, certification_event as event, cohort, cohort_school, partnership,
+    partnership_school, school, trust,
+};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    RelationTrait,
+    sea_query::{Expr, ExprTrait, Query, SelectStatement},
+};
+use uuid::Uuid;
+
+use crate::{
+    certification::Stage,
+    error::{ApiError, ApiResult},
+    framework::service as frameworks,
+    policy::service::{PolicyStatus, Schedule},
+};
+
+/// The window over which the pace of certifications is measured.
+pub const PACE_DAYS: i64 = 84;
+/// The most points one timeline may have.
+pub const MAX_POINTS: usize = 520;
+
+/// Where a school stands, for counting: not enrolled, or a journey's stage.
+#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ProgressStage {
+    NotEnrolled,
+    Enrolled,
+    SelfAssessing,
+    GatheringEvidence,
+    Submitted,
+    UnderReview,
+    Returned,
+    Certified,
+    Expired,
+    Withdrawn,
+}
+
+impl ProgressStage {
+    pub const ALL: [Self; 10] = [
+        Self::NotEnrolled,
+        Self::Enrolled,
+        Self::SelfAssessing,
+        Self::GatheringEvidence,
+        Self::Submitted,
+        Self::UnderReview,
+        Self::Returned,
+        Self::Certified,
+        Self::Expired,
+        Self::Withdrawn,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self.stage() {
+            Some(stage) => stage.as_db(),
+            None => "NOT_ENROLLED",
+        }
+    }
+
+    /// The journey stage, if the school has a journey.
+    pub fn stage(self) -> Option<Stage> {
+        Some(match self {
+            Self::NotEnrolled => return None,
+            Self::Enrolled => Stage::Enrolled,
+            Self::SelfAssessing => Stage::SelfAssessing,
+            Self::GatheringEvidence => Stage::GatheringEvidence,
+            Self::Submitted => Stage::Submitted,
+            Self::UnderReview => Stage::UnderReview,
+            Self::Returned => Stage::Returned,
+            Self::Certified => Stage::Certified,
+            Self::Expired => Stage::Expired,
+            Self::Withdrawn => Stage::Withdrawn,
+        })
+    }
+
+    fn of(stage: Stage) -> Self {
+        Self::ALL.into_iter().find(|s| s.stage() == Some(stage)).unwrap_or(Self::NotEnrolled)
+    }
+
+    /// Stages in which the school itself has to act before it can submit.
+    fn before_submission(self) -> bool {
+        matches!(self, Self::Enrolled | Self::SelfAssessing | Self::GatheringEvidence)
+    }
+}
+
+/// Why a school is at risk.
+#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RiskKind {
+    /// Its cohort's target date has passed and it is not certified.
+    CohortTargetPassed,
+    /// Longer than the partnership allows in one stage before SUBMITTED.
+    Stalled,
+    /// RETURNED and not resubmitted within the partnership's limit.
+    NotResubmitted,
+    /// Its AI policy's review is overdue.
+    PolicyOverdue,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Risk {
+    pub kind: RiskKind,
+    pub text: String,
+}
+
+/// A certificate as progress needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Certificate {
+    pub awarded_on: NaiveDate,
+    pub expires_on: NaiveDate,
+    pub level: String,
+    /// At or above the partnership's required level.
+    pub counts: bool,
+}
+
+impl Certificate {
+    fn valid_on(&self, day: NaiveDate) -> bool {
+        self.counts && self.awarded_on <= day && day <= self.expires_on
+    }
+}
+
+/// One journey: the days its stage changed, and its certificate once awarded.
+#[derive(Clone, Debug, Default)]
+pub struct Journey {
+    /// (day, stage entered), in order; the first is the enrolment.
+    pub changes: Vec<(NaiveDate, Stage)>,
+    pub certificate: Option<Certificate>,
+}
+
+impl Journey {
+    /// The stage on `day` and the day it was entered; None before enrolment. A certificate
+    /// reads EXPIRED from the day after its expiry.
+    pub fn on(&self, day: NaiveDate) -> Option<(Stage, NaiveDate)> {
+        let (since, stage) = *self.changes.iter().rev().find(|(d, _)| *d <= day)?;
+        if stage == Stage::Certified
+            && let Some(c) = self.certificate.as_ref().filter(|c| c.expires_on < day)
+        {
+            return Some((Stage::Expired, c.expires_on.succ_opt().unwrap_or(c.expires_on)));
+        }
+        Some((stage, since))
+    }
+
+    fn enrolled_on(&self) -> Option<NaiveDate> {
+        self.changes.first().map(|(d, _)| *d)
+    }
+}
+
+/// What the service holds about one member school.
+#[derive(Clone, Debug)]
+pub struct SchoolFacts {
+    pub school: school::Model,
+    pub trust_name: Option<String>,
+    pub cohort: Option<Uuid>,
+    /// Journeys for the partnership's framework, oldest enrolment first.
+    pub journeys: Vec<Journey>,
+    pub policy: Option<ai_policy::Model>,
+}
+
+/// Where one school stands on a day.
+#[derive(Clone, Debug)]
+pub struct Status {
+    pub stage: ProgressStage,
+    /// When the school entered that stage.
+    pub since: Option<NaiveDate>,
+    pub days_in_stage: Option<i64>,
+    /// Counts as certified (DOMAIN.md).
+    pub certified: bool,
+    /// Held a certificate that has expired, and is not certified.
+    pub expired: bool,
+    /// The latest certificate awarded by that day, valid or not.
+    pub certificate: Option<Certificate>,
+    pub policy: PolicyStatus,
+    pub risks: Vec<Risk>,
+}
+
+impl Status {
+    /// The reasons in one line, e.g. "in SELF_ASSESSING for 63 days; cohort target 2026-07-15 passed".
+    pub fn reason(&self) -> String {
+        self.risks.iter().map(|r| r.text.as_str()).collect::<Vec<_>>().join("; ")
+    }
+}
+
+/// The partnership's rules for progress.
+#[derive(Clone, Copy, Debug)]
+pub struct Settings {
+    pub stalled_after_days: i64,
+    pub returned_after_days: i64,
+}
+
+impl From<&partnership::Model> for Settings {
+    fn from(p: &partnership::Model) -> Self {
+        Self {
+            stalled_after_days: p.stalled_after_days.into(),
+            returned_after_days: p.returned_after_days.into(),
+        }
+    }
+}
+
+impl SchoolFacts {
+    /// Whether the school counts as certified on `day`.
+    pub fn certified_on(&self, day: NaiveDate) -> bool {
+        self.journeys.iter().any(|j| j.certificate.as_ref().is_some_and(|c| c.valid_on(day)))
+    }
+
+    /// The day a certificate made the school count as certified, if that was in `window`
+    /// (start exclusive, end inclusive) and it was not certified the day before.
+    fn newly_certified_in(&self, after: NaiveDate, until: NaiveDate) -> bool {
+        self.journeys.iter().filter_map(|j| j.certificate.as_ref()).any(|c| {
+            c.counts
+                && after < c.awarded_on
+                && c.awarded_on <= until
+                && c.awarded_on.pred_opt().is_none_or(|before| !self.certified_on(before))
+        })
+    }
+
+    pub fn status(&self, day: NaiveDate, target: Option<NaiveDate>, settings: Settings) -> Status {
+        let valid = self.journeys.iter().filter_map(|j| j.certificate.as_ref()).find(|c| c.valid_on(day));
+        let certified = valid.is_some();
+        let latest = self
+            .journeys
+            .iter()
+            .filter_map(|j| j.certificate.as_ref())
+            .filter(|c| c.awarded_on <= day)
+            .max_by_key(|c| c.awarded_on);
+        let (stage, since) = match valid {
+            Some(c) => (ProgressStage::Certified, Some(c.awarded_on)),
+            None => match self.journeys.iter().filter_map(|j| j.on(day)).last() {
+                Some((stage, since)) => (ProgressStage::of(stage), Some(since)),
+                None => (ProgressStage::NotEnrolled, None),
+            },
+        };
+        let days_in_stage = since.map(|s| (day - s).num_days());
+        let expired = !certified
+            && self
+                .journeys
+                .iter()
+                .filter_map(|j| j.certificate.as_ref())
+                .any(|c| c.counts && c.expires_on < day);
+        let schedule = self.policy.as_ref().map(Schedule::from);
+        let policy = schedule.as_ref().map_or(PolicyStatus::Missing, |s| s.status(day));
+
+        let mut risks = Vec::new();
+        if !certified {
+            let days = days_in_stage.unwrap_or(0);
+            if stage.before_submission() && days > settings.stalled_after_days {
+                risks.push(Risk {
+                    kind: RiskKind::Stalled,
+                    text: format!("in {} for {days} days", stage.as_str()),
+                });
+            }
+            if stage == ProgressStage::Returned && days > settings.returned_after_days {
+                risks.push(Risk {
+                    kind: RiskKind::NotResubmitted,
+                    text: format!("RETURNED {days} days ago and not resubmitted"),
+                });
+            }
+            if let Some(target) = target.filter(|t| *t < day) {
+                let text = match stage {
+                    ProgressStage::NotEnrolled => format!("not enrolled; cohort target {target} passed"),
+                    _ => format!("cohort target {target} passed"),
+                };
+                risks.push(Risk { kind: RiskKind::CohortTargetPassed, text });
+            }
+        }
+        if policy == PolicyStatus::Overdue {
+            let due = schedule.and_then(|s| s.next_review_due(day));
+            let text = due.map_or("AI policy review overdue".to_owned(), |d| {
+                format!("AI policy review overdue since {d}")
+            });
+            risks.push(Risk { kind: RiskKind::PolicyOverdue, text });
+        }
+        Status {
+            stage,
+            since,
+            days_in_stage,
+            certified,
+            expired,
+            certificate: latest.cloned(),
+            policy,
+            risks,
+        }
+    }
+}
+
+/// A partnership's member schools (open ones) with everything progress reads.
+#[derive(Clone, Debug)]
+pub struct Facts {
+    pub partnership: partnership::Model,
+    /// In order.
+    pub cohorts: Vec<cohort::Model>,
+    /// By URN.
+    pub schools: Vec<SchoolFacts>,
+}
+
+/// Which schools a summary covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Subset {
+    All,
+    Cohort(Uuid),
+    Trust(Uuid),
+}
+
+impl Subset {
+    fn holds(self, s: &SchoolFacts) -> bool {
+        match self {
+            Self::All => true,
+            Self::Cohort(c) => s.cohort == Some(c),
+            Self::Trust(t) => s.school.trust_id == Some(t),
+        }
+    }
+}
+
+/// Counts over a set of schools on a day: the Progress type's numbers.
+#[derive(Clone, Debug)]
+pub struct Summary {
+    pub as_of: NaiveDate,
+    pub total: usize,
+    pub certified: usize,
+    pub expired: usize,
+    /// Every stage, in order, zeros included.
+    pub by_stage: Vec<(ProgressStage, usize)>,
+    /// (phase, schools, certified), by phase name.
+    pub by_phase: Vec<(String, usize, usize)>,
+    /// Every policy status, in order, zeros included.
+    pub policies: Vec<(PolicyStatus, usize)>,
+    pub starts_on: NaiveDate,
+    pub deadline: NaiveDate,
+    /// Schools newly certified in the `PACE_DAYS` up to `as_of`.
+    pub recently_certified: usize,
+    pub projected: Option<NaiveDate>,
+    pub projection_note: String,
+    pub on_track: bool,
+    /// Schools at risk, by URN, with their status.
+    pub at_risk: Vec<(school::Model, Status)>,
+}
+
+impl Summary {
+    pub fn percent_certified(&self) -> f64 {
+        if self.total == 0 {
+            0.0
+        } else {
+            (self.certified as f64 * 1000.0 / self.total as f64).round() / 10.0
+        }
+    }
+
+    pub fn days_to_deadline(&self) -> i64 {
+        (self.deadline - self.as_of).num_days()
+    }
+
+    /// The share of the time from start to deadline that has passed on `as_of`, 0 to 1.
+    pub fn time_elapsed(&self) -> f64 {
+        let span = (self.deadline - self.starts_on).num_days();
+        if span <= 0 {
+            return if self.as_of >= self.deadline { 1.0 } else { 0.0 };
+        }
+        ((self.as_of - self.starts_on).num_days() as f64 / span as f64).clamp(0.0, 1.0)
+    }
+}
+
+const POLICY_ORDER: [PolicyStatus; 4] =
+    [PolicyStatus::Missing, PolicyStatus::Current, PolicyStatus::ReviewDue, PolicyStatus::Overdue];
+
+impl Facts {
+    pub fn cohort(&self, id: Uuid) -> Option<&cohort::Model> {
+        self.cohorts.iter().find(|c| c.id == id)
+    }
+
+    fn target_of(&self, s: &SchoolFacts) -> Option<NaiveDate> {
+        s.cohort.and_then(|c| self.cohort(c)).map(|c| c.target_on)
+    }
+
+    pub fn status(&self, s: &SchoolFacts, day: NaiveDate) -> Status {
+        s.status(day, self.target_of(s), Settings::from(&self.partnership))
+    }
+
+    /// The numbers for `subset` on `as_of`, in one pass. A cohort is measured against its own
+    /// start and target dates, the partnership and a trust against the partnership's.
+    pub fn summary(&self, subset: Subset, as_of: NaiveDate) -> Summary {
+        let (starts_on, deadline) = match subset {
+            Subset::Cohort(c) => {
+                self.cohort(c).map_or((self.partnership.starts_on, self.partnership.deadline), |c| {
+                    (c.starts_on, c.target_on)
+                })
+            }
+            _ => (self.partnership.starts_on, self.partnership.deadline),
+        };
+        let mut stages: HashMap<ProgressStage, usize> = HashMap::new();
+        let mut phases: HashMap<&str, (usize, usize)> = HashMap::new();
+        let mut policies = [0usize; POLICY_ORDER.len()];
+        let (mut total, mut certified, mut expired, mut recent) = (0, 0, 0, 0);
+        let mut at_risk = Vec::new();
+        let window_start = as_of - chrono::Duration::days(PACE_DAYS);
+        for s in self.schools.iter().filter(|s| subset.holds(s)) {
+            let status = self.status(s, as_of);
+            total += 1;
+            certified += usize::from(status.certified);
+            expired += usize::from(status.expired);
+            recent += usize::from(s.newly_certified_in(window_start, as_of));
+            *stages.entry(status.stage).or_default() += 1;
+            policies[POLICY_ORDER.iter().position(|p| *p == status.policy).unwrap_or(0)] += 1;
+            let phase = phases.entry(s.school.phase.as_str()).or_default();
+            phase.0 += 1;
+            phase.1 += usize::from(status.certified);
+            if !status.risks.is_empty() {
+                at_risk.push((s.school.clone(), status));
+            }
+        }
+        let mut by_phase: Vec<_> = phases.into_iter().map(|(p, (n, c))| (p.to_owned(), n, c)).collect();
+        by_phase.sort();
+        let remaining = total - certified;
+        let (projected, projection_note) = if total == 0 {
+            (None, "there are no schools to certify".to_owned())
+        } else if remaining == 0 {
+            (None, "every school is certified".to_owned())
+        } else if recent == 0 {
+            (
+                None,
+                format!(
+                    "no school was newly certified in the {PACE_DAYS} days to {as_of}: no pace to project from"
+                ),
+            )
+        } else {
+            let days = (remaining as i64 * PACE_DAYS + recent as i64 - 1) / recent as i64;
+            let date = as_of + chrono::Duration::days(days);
+            let note = format!(
+                "{recent} newly certified in the {PACE_DAYS} days to {as_of}; at that pace the other {remaining} take {days} days"
+            );
+            (Some(date), note)
+        };
+        let mut summary = Summary {
+            as_of,
+            total,
+            certified,
+            expired,
+            by_stage: ProgressStage::ALL.iter().map(|s| (*s, stages.get(s).copied().unwrap_or(0))).collect(),
+            by_phase,
+            policies: POLICY_ORDER.into_iter().zip(policies).collect(),
+            starts_on,
+            deadline,
+            recently_certified: recent,
+            projected,
+            projection_note,
+            on_track: false,
+            at_risk,
+        };
+        let share = if total == 0 { 1.0 } else { certified as f64 / total as f64 };
+        summary.on_track = share >= summary.time_elapsed() || projected.is_some_and(|d| d <= deadline);
+        summary
+    }
+
+    /// Certified schools per cohort on each day of `days` (schools in no cohort count in the
+    /// total only). Returns (day, total certified, certified per cohort in `cohorts` order).
+    pub fn burn_up(&self, days: &[NaiveDate]) -> Vec<(NaiveDate, usize, Vec<usize>)> {
+        days.iter()
+            .map(|day| {
+                let mut per_cohort = vec![0; self.cohorts.len()];
+                let mut total = 0;
+                for s in self.schools.iter().filter(|s| s.certified_on(*day)) {
+                    total += 1;
+                    if let Some(i) = s.cohort.and_then(|c| self.cohorts.iter().position(|x| x.id == c)) {
+                        per_cohort[i] += 1;
+                    }
+                }
+                (*day, total, per_cohort)
+            })
+            .collect()
+    }
+
+    /// Schools per cohort, in `cohorts` order.
+    pub fn cohort_sizes(&self) -> Vec<usize> {
+        self.cohorts.iter().map(|c| self.schools.iter().filter(|s| s.cohort == Some(c.id)).count()).collect()
+    }
+}
+
+/// Steps of a timeline.
+#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Interval {
+    Week,
+    Month,
+}
+
+/// The days of a timeline: `from`, then every interval while on or before `to`.
+pub fn points(from: NaiveDate, to: NaiveDate, interval: Interval) -> ApiResult<Vec<NaiveDate>> {
+    if to < from {
+        return Err(ApiError::invalid("to", format!("{to} is before `from` ({from})")));
+    }
+    let mut days = Vec::new();
+    for i in 0.. {
+        let day = match interval {
+            Interval::Week => from.checked_add_days(chrono::Days::new(7 * i)),
+            Interval::Month => from.checked_add_months(Months::new(i as u32)),
+        };
+        let Some(day) = day.filter(|d| *d <= to) else { break };
+        if days.len() == MAX_POINTS {
+            return Err(ApiError::invalid(
+                "from",
+                format!(
+                    "a timeline has at most {MAX_POINTS} points: shorten the range or use a longer interval"
+                ),
+            ));
+        }
+        days.push(day);
+    }
+    Ok(days)
+}
+
+/// Narrows an export or a page of schools.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Filter {
+    pub cohort: Option<Uuid>,
+    pub trust: Option<Uuid>,
+}
+
+/// The partnership's open member schools that pass `filter`, as a subquery of ids.
+fn member_ids(partnership: Uuid, filter: Filter) -> SelectStatement {
+    let mut q = Query::select();
+    q.column((school::Entity, school::Column::Id))
+        .from(school::Entity)
+        .inner_join(
+            partnership_school::Entity,
+            Expr::col((partnership_school::Entity, partnership_school::Column::SchoolId))
+                .equals((school::Entity, school::Column::Id)),
+        )
+        .and_where(partnership_school::Column::PartnershipId.eq(partnership))
+        .and_where(school::Column::Open.eq(true));
+    if let Some(t) = filter.trust {
+        q.and_where(school::Column::TrustId.eq(t));
+    }
+    if let Some(c) = filter.cohort {
+        q.and_where(
+            school::Column::Id.in_subquery(
+                Query::select()
+                    .column(cohort_school::Column::SchoolId)
+                    .from(cohort_school::Entity)
+                    .and_where(cohort_school::Column::CohortId.eq(c))
+                    .to_owned(),
+            ),
+        );
+    }
+    q
+}
+
+/// Which of the partnership's schools to read.
+#[derive(Clone, Copy, Debug)]
+pub enum Slice {
+    /// Every member school that passes the filter.
+    All(Filter),
+    /// At most `limit` of them, with URNs above `after` (for streaming).
+    Page { filter: Filter, after: Option<i32>, limit: u64 },
+}
+
+/// Reads the facts of the partnership's open member schools: six statements, whatever the
+/// number of schools (framework versions come from the process-wide cache).
+pub async fn load(
+    db: &impl ConnectionTrait,
+    partnership: &partnership::Model,
+    slice: Slice,
+) -> ApiResult<Facts> {
+    let filter = match slice {
+        Slice::All(f) | Slice::Page { filter: f, .. } => f,
+    };
+    let mut schools = school::Entity::find()
+        .find_also_related(trust::Entity)
+        .filter(school::Column::Id.in_subquery(member_ids(partnership.id, filter)))
+        .order_by_asc(school::Column::Urn);
+    if let Slice::Page { after, limit, .. } = slice {
+        if let Some(after) = after {
+            schools = schools.filter(school::Column::Urn.gt(after));
+        }
+        schools = schools.limit(limit);
+    }
+    let schools = schools.all(db).await?;
+    // A page names its schools; the whole set is the members subquery itself.
+    let page: Vec<Uuid> = schools.iter().map(|(s, _)| s.id).collect();
+    let school_in = |column: Expr| -> Condition {
+        Condition::all().add(match slice {
+            Slice::Page { .. } => column.is_in(page.clone()),
+            Slice::All(_) => column.in_subquery(member_ids(partnership.id, filter)),
+        })
+    };
+
+    let cohorts = cohort::Entity::find()
+        .filter(cohort::Column::PartnershipId.eq(partnership.id))
+        .order_by_asc(cohort::Column::Ordinal)
+        .all(db)
+        .await?;
+    let cohort_of: HashMap<Uuid, Uuid> = cohort_school::Entity::find()
+        .select_only()
+        .columns([cohort_school::Column::SchoolId, cohort_school::Column::CohortId])
+        .filter(cohort_school::Column::PartnershipId.eq(partnership.id))
+        .filter(school_in(Expr::col((cohort_school::Entity, cohort_school::Column::SchoolId))))
+        .into_tuple::<(Uuid, Uuid)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    let mut policies: HashMap<Uuid, ai_policy::Model> = ai_policy::Entity::find()
+        .filter(school_in(Expr::col((ai_policy::Entity, ai_policy::Column::SchoolId))))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.school_id, p))
+        .collect();
+
+    let mut journeys: HashMap<Uuid, Vec<(Uuid, Journey)>> = HashMap::new();
+    if let Some(slug) = partnership.default_framework.as_deref() {
+        let rows = certification::Entity::find()
+            .filter(certification::Column::FrameworkSlug.eq(slug))
+            .filter(school_in(Expr::col((certification::Entity, certification::Column::SchoolId))))
+            .all(db)
+            .await?;
+        let mut changes: HashMap<Uuid, Vec<(NaiveDate, Stage)>> = HashMap::new();
+        if !rows.is_empty() {
+            let events: Vec<(Uuid, i32, String, chrono::DateTime<chrono::FixedOffset>)> =
+                event::Entity::find()
+                    .select_only()
+                    .columns([
+                        event::Column::CertificationId,
+                        event::Column::Version,
+                        event::Column::ToStage,
+                        event::Column::At,
+                    ])
+                    .join(sea_orm::JoinType::InnerJoin, event::Relation::Certification.def())
+                    .filter(certification::Column::FrameworkSlug.eq(slug))
+                    .filter(school_in(Expr::col((certification::Entity, certification::Column::SchoolId))))
+                    .order_by_asc(event::Column::CertificationId)
+                    .order_by_asc(event::Column::Version)
+                    .into_tuple()
+                    .all(db)
+                    .await?;
+            for (journey, _, stage, at) in events {
+                changes.entry(journey).or_default().push((at.date_naive(), Stage::from_db(&stage)));
+            }
+        }
+        let versions: Vec<Uuid> = {
+            let mut v: Vec<Uuid> = rows.iter().map(|r| r.framework_id).collect();
+            v.sort();
+            v.dedup();
+            v
+        };
+        let data = frameworks::known(db, versions).await?;
+        // The required level's rank, from the newest version (ranks are comparable across versions).
+        let min_rank = match partnership.required_level.as_deref() {
+            Some(key) => data
+                .iter()
+                .max_by_key(|d| d.framework.version)
+                .and_then(|d| d.level_by_key(key))
+                .map_or(1, |l| l.rank),
+            None => 1,
+        };
+        for row in rows {
+            let certificate = match (row.awarded_on, row.expires_on, row.awarded_level_id) {
+                (Some(awarded_on), Some(expires_on), Some(level))
+                    if Stage::from_db(&row.stage) == Stage::Certified =>
+                {
+                    let level =
+                        data.iter().find(|d| d.framework.id == row.framework_id).and_then(|d| d.level(level));
+                    Some(Certificate {
+                        awarded_on,
+                        expires_on,
+                        level: level.map(|l| l.name.clone()).unwrap_or_default(),
+                        counts: level.is_some_and(|l| l.rank >= min_rank),
+                    })
+                }
+                _ => None,
+            };
+            let journey = Journey { changes: changes.remove(&row.id).unwrap_or_default(), certificate };
+            journeys.entry(row.school_id).or_default().push((row.id, journey));
+        }
+    }
+
+    let schools = schools
+        .into_iter()
+        .map(|(school, trust)| {
+            let mut mine = journeys.remove(&school.id).unwrap_or_default();
+            mine.sort_by_key(|(id, j)| (j.enrolled_on(), *id));
+            SchoolFacts {
+                trust_name: trust.map(|t| t.name),
+                cohort: cohort_of.get(&school.id).copied(),
+                journeys: mine.into_iter().map(|(_, j)| j).collect(),
+                policy: policies.remove(&school.id),
+                school,
+            }
+        })
+        .collect();
+    Ok(Facts { partnership: partnership.clone(), cohorts, schools })
+}
+
+/// Reads the facts of one partnership, shared by everything that asks in one request.
+pub type SharedFacts = Arc<Facts>;
