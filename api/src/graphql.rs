@@ -20,7 +20,10 @@ use crate::{
     ids,
     import::graphql::ImportMutation,
     mentorship::{MentorshipPairing, MentorshipService, graphql::MentorshipMutation},
-    partnership::{LocalAuthority, Partnership, PartnershipService, graphql::PartnershipQuery},
+    partnership::{
+        LocalAuthority, Partnership, PartnershipService,
+        graphql::{PartnershipMutation, PartnershipQuery},
+    },
     policy::graphql::PolicyMutation,
     progress::graphql::ProgressQuery,
     school::{
@@ -147,6 +150,7 @@ pub struct Mutation(
     TrustMutation,
     CohortMutation,
     MentorshipMutation,
+    PartnershipMutation,
     ImportMutation,
     PolicyMutation,
     FrameworkMutation,

@@ -742,3 +742,43 @@ async fn partnership_id(app: &TestApp) -> String {
     let p = partnership::Entity::find().one(&app.db).await.expect("query").expect("partnership");
     api::ids::global_id("Partnership", p.id).to_string()
 }
+
+#[tokio::test]
+async fn thresholds_are_partnership_settings() {
+    let app = TestApp::spawn().await;
+    tiny_city(&app).await;
+    let admin = app.token(Role::CityAdmin).partnership("tiny-city").sign();
+    let set = "mutation($s: Int, $r: Int) { updateRiskThresholds(stalledAfterDays: $s, returnedAfterDays: $r) { stalledAfterDays returnedAfterDays } }";
+    let risky = |v: Value| -> Vec<(i64, Value)> {
+        v["partnershipBySlug"]["progress"]["atRisk"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .map(|r| (r["school"]["urn"].as_i64().expect("urn"), r["risks"].clone()))
+            .collect()
+    };
+    // On 2025-06-15 no cohort target has passed; 100002 has been SELF_ASSESSING for 151 days,
+    // 100003 RETURNED for 26; the policies of 100003 and 100004 are overdue.
+    assert_eq!(
+        risky(progress(&app, &admin, "2025-06-15").await),
+        [
+            (100002, json!(["STALLED"])),
+            (100003, json!(["POLICY_OVERDUE"])),
+            (100004, json!(["POLICY_OVERDUE"]))
+        ]
+    );
+    let data = app.gql(Some(&admin), set, json!({ "s": 200, "r": 25 })).await.ok();
+    assert_eq!(data["updateRiskThresholds"], json!({ "stalledAfterDays": 200, "returnedAfterDays": 25 }));
+    assert_eq!(
+        risky(progress(&app, &admin, "2025-06-15").await),
+        [(100003, json!(["NOT_RESUBMITTED", "POLICY_OVERDUE"])), (100004, json!(["POLICY_OVERDUE"]))]
+    );
+    let data = app.gql(Some(&admin), set, json!({ "r": 30 })).await.ok();
+    assert_eq!(data["updateRiskThresholds"], json!({ "stalledAfterDays": 200, "returnedAfterDays": 30 }));
+
+    app.gql(Some(&admin), set, json!({ "s": 0 })).await.fails_with("BAD_USER_INPUT");
+    app.gql(Some(&admin), set, json!({ "r": 366 })).await.fails_with("BAD_USER_INPUT");
+    let partner = app.token(Role::Partner).partnership("tiny-city").sign();
+    app.gql(Some(&partner), set, json!({ "s": 10 })).await.fails_with("FORBIDDEN");
+    assert_eq!(tiny(&app).await.stalled_after_days, 200, "refused changes wrote nothing");
+}

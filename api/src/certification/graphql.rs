@@ -675,9 +675,9 @@ async fn certification_framework(ctx: &Context<'_>, id: uuid::Uuid) -> Result<uu
         .ok_or_else(|| ApiError::NotFound("certification".into()).into_gql())
 }
 
-/// A change of stage of one of a school's journeys, as it happened.
 pub struct CertificationEvent(pub StageEvent);
 
+/// A change of stage of one of a school's journeys, sent to `certificationEvents` subscribers.
 #[Object]
 impl CertificationEvent {
     /// The journey as it is now, which may be past this change if it moved again since.
@@ -697,6 +697,7 @@ impl CertificationEvent {
     async fn to(&self) -> CertificationStage {
         Stage::from_db(&self.0.to)
     }
+    /// When the change was made.
     async fn at(&self) -> DateTime<Utc> {
         self.0.at.to_utc()
     }

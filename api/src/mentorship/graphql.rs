@@ -117,13 +117,13 @@ fn percent(part: usize, whole: usize) -> f64 {
     if whole == 0 { 0.0 } else { (part as f64 * 1000.0 / whole as f64).round() / 10.0 }
 }
 
-/// A mentee's certification progress on one date, as its mentor follows it.
 pub struct MenteeProgress {
     view: view::MenteeProgress,
     journey: Option<certification::Model>,
     data: Option<Arc<FrameworkData>>,
 }
 
+/// A mentee's certification progress on one date, as its mentor follows it.
 #[Object]
 impl MenteeProgress {
     /// The mentee's journey in the partnership's framework: the newest one started by

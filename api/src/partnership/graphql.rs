@@ -6,7 +6,7 @@ use entity::{local_authority, partnership};
 
 use super::PartnershipService;
 use crate::{
-    auth::{SignedIn, Viewer},
+    auth::{Role, RoleGuard, SignedIn, Viewer},
     cohort::{
         Cohort,
         loader::{CohortLoader, CohortsOfPartnership},
@@ -135,6 +135,29 @@ impl LocalAuthority {
     }
     async fn name(&self) -> &str {
         &self.0.name
+    }
+}
+
+#[derive(Default)]
+pub struct PartnershipMutation;
+
+#[Object]
+impl PartnershipMutation {
+    /// Sets the days after which a school counts as at risk in the caller's partnership
+    /// (each 1 to 365; one left out is kept). City admins only.
+    #[graphql(guard = "RoleGuard(&[Role::CityAdmin])")]
+    async fn update_risk_thresholds(
+        &self,
+        ctx: &Context<'_>,
+        stalled_after_days: Option<i32>,
+        returned_after_days: Option<i32>,
+    ) -> Result<Partnership> {
+        let actor = ctx.data::<Viewer>()?.actor().extend()?;
+        ctx.data::<PartnershipService>()?
+            .set_risk_thresholds(actor, stalled_after_days, returned_after_days)
+            .await
+            .map(Partnership)
+            .extend()
     }
 }
 
