@@ -25,7 +25,7 @@ use crate::{
         graphql::{PartnershipMutation, PartnershipQuery},
     },
     policy::graphql::PolicyMutation,
-    progress::graphql::ProgressQuery,
+    progress::graphql::{ProgressQuery, ProgressSubscription},
     school::{
         School, SchoolService,
         graphql::{SchoolMutation, SchoolQuery},
@@ -159,7 +159,7 @@ pub struct Mutation(
 
 /// Live updates, over WebSocket (graphql-ws) on the GraphQL endpoint.
 #[derive(MergedSubscription, Default)]
-pub struct Subscription(CertificationSubscription);
+pub struct Subscription(CertificationSubscription, ProgressSubscription);
 
 pub type ApiSchema = Schema<Query, Mutation, Subscription>;
 

@@ -59,6 +59,7 @@ pub fn build_schema(db: &DatabaseConnection, events: &events::EventBus) -> ApiSc
         .data(import::ImportService::new(db.clone()))
         .data(policy::PolicyService::new(db.clone()))
         .data(framework::FrameworkService::new(db.clone()))
+        .data(progress::graphql::ProgressService::new(db.clone()))
         .data(certification::CertificationService::new(db.clone(), events.clone()))
         .data(events.clone())
         .limit_depth(graphql::MAX_DEPTH)

@@ -48,7 +48,7 @@ async fn a_mentor_sees_each_mentees_stage_progress_and_blockers() {
     let data = app.gql(Some(&lead), &my_mentees(), json!({ "asOf": "2026-03-01" })).await.ok();
     assert_eq!(data["me"]["school"]["mentees"].as_array().map(Vec::len), Some(3));
 
-    // Returned on 2025-08-03 (UNDER_REVIEW on 07-18, then 16 days): 210 days by 2026-03-01.
+    // Returned on 2025-08-03: 28 + 30 + 31 + 30 + 31 + 31 + 28 + 1 = 210 days to 2026-03-01.
     let returned = of(&data, RETURNED);
     assert_eq!(returned["enrolled"], true);
     assert_eq!(returned["stage"], "RETURNED");
@@ -64,7 +64,8 @@ async fn a_mentor_sees_each_mentees_stage_progress_and_blockers() {
     assert_eq!(returned["evidenceCount"], 5);
     assert_eq!(returned["certification"], json!({ "stage": "RETURNED", "school": { "urn": RETURNED } }));
 
-    // Gathering evidence since 2025-06-07: every criterion rated (the 4th and 11th NOT_YET),
+    // Gathering evidence since 2025-06-07 (23 + 243 + 1 = 267 days): every criterion rated
+    // (the seed rates the 4th and 11th NOT_YET while drafting),
     // evidence for the first two areas only, the last item added on 2025-06-11.
     let gathering = of(&data, GATHERING);
     assert_eq!(gathering["stage"], "GATHERING_EVIDENCE");

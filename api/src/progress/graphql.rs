@@ -6,7 +6,9 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use async_graphql::{Context, ID, Object, Result, SimpleObject, dataloader::Loader};
+use async_graphql::{Context, ID, Object, Result, SimpleObject, Subscription, dataloader::Loader};
+use futures::Stream;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use entity::partnership;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use uuid::Uuid;
@@ -19,6 +21,8 @@ use crate::{
     certification::service::today,
     cohort::Cohort,
     error::{ApiError, Extend},
+    events::EventBus,
+    partnership::PartnershipService,
     ids::{self, MAX_PAGE},
     loaders::load_one,
     policy::service::PolicyStatus,
@@ -341,5 +345,66 @@ impl ProgressQuery {
             .take(first)
             .map(|(s, status)| AtRisk(s.school.clone(), status))
             .collect())
+    }
+}
+
+/// Reads a partnership's facts afresh, outside any request (for subscriptions).
+#[derive(Clone, Debug)]
+pub struct ProgressService {
+    db: DatabaseConnection,
+}
+
+impl ProgressService {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    pub async fn facts(&self, partnership: &partnership::Model) -> Result<Facts, ApiError> {
+        service::load(&self.db, partnership, Slice::All(Filter::default())).await
+    }
+}
+
+#[derive(Default)]
+pub struct ProgressSubscription;
+
+#[Subscription]
+impl ProgressSubscription {
+    /// The partnership's progress as of today, sent after every stage change of one of its
+    /// schools (a burst of changes sends one update). Signed-in callers of that partnership.
+    #[graphql(guard = "SignedIn")]
+    async fn progress_changed(
+        &self,
+        ctx: &Context<'_>,
+        partnership: ID,
+    ) -> Result<impl Stream<Item = Progress> + use<>> {
+        // Receive before the lookups, so that no change committed meanwhile is missed.
+        let received = ctx.data::<EventBus>()?.subscribe();
+        let viewer = ctx.data::<Viewer>()?;
+        let id = ids::parse(&partnership, "Partnership").extend()?;
+        if !viewer.can_read_partnership(id) {
+            return Err(ApiError::NotFound("partnership".into()).into_gql());
+        }
+        let p = ctx.data::<PartnershipService>()?.by_id(viewer, id).await.extend()?;
+        let service = ctx.data::<ProgressService>()?.clone();
+        Ok(futures::stream::unfold(received, move |mut events| {
+            let (service, p) = (service.clone(), p.clone());
+            async move {
+                loop {
+                    match events.recv().await {
+                        Ok(e) if e.partnership_ids.contains(&p.id) => {}
+                        Ok(_) => continue,
+                        // Some events were missed: the numbers are worth reading again.
+                        Err(RecvError::Lagged(_)) => {}
+                        Err(RecvError::Closed) => return None,
+                    }
+                    // Take in the rest of a burst before reading.
+                    while matches!(events.try_recv(), Ok(_) | Err(TryRecvError::Lagged(_))) {}
+                    match service.facts(&p).await {
+                        Ok(facts) => return Some((Progress(facts.summary(Subset::All, today())), events)),
+                        Err(e) => tracing::error!(error = %e, "could not read progress for a subscriber"),
+                    }
+                }
+            }
+        }))
     }
 }

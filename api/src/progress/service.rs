@@ -231,7 +231,7 @@ impl SchoolFacts {
             .max_by_key(|c| c.awarded_on);
         let (stage, since) = match valid {
             Some(c) => (ProgressStage::Certified, Some(c.awarded_on)),
-            None => match self.journeys.iter().filter_map(|j| j.on(day)).last() {
+            None => match self.journeys.iter().rev().find_map(|j| j.on(day)) {
                 Some((stage, since)) => (ProgressStage::of(stage), Some(since)),
                 None => (ProgressStage::NotEnrolled, None),
             },
