@@ -78,8 +78,14 @@ impl Client {
         }
     }
 
-    /// The next message, which must be a `next` of operation `id` without errors: its data.
+    /// The next message, which must be a `next` of operation `id` without errors: its
+    /// certification event.
     async fn event(&mut self, id: &str) -> Value {
+        self.data(id).await["certificationEvents"].clone()
+    }
+
+    /// The next message, which must be a `next` of operation `id` without errors: its data.
+    async fn data(&mut self, id: &str) -> Value {
         let message = self.next().await;
         assert_eq!(
             (message["type"].as_str(), message["id"].as_str()),
@@ -87,7 +93,7 @@ impl Client {
             "{message:#}"
         );
         assert!(message["payload"].get("errors").is_none(), "{message:#}");
-        message["payload"]["data"]["certificationEvents"].clone()
+        message["payload"]["data"].clone()
     }
 
     /// The next message, which must be an `error` of operation `id`: its codes.
@@ -324,4 +330,43 @@ async fn a_change_on_one_instance_reaches_the_subscribers_of_every_instance() {
         );
         ws.nothing_pending().await;
     }
+}
+
+const PROGRESS: &str = "subscription($p: ID!) { progressChanged(partnership: $p) { totalSchools certified byStage { stage count } } }";
+
+fn count(progress: &Value, stage: &str) -> i64 {
+    let stages = progress["byStage"].as_array().expect("byStage");
+    stages.iter().find(|s| s["stage"] == stage).and_then(|s| s["count"].as_i64()).expect("a count")
+}
+
+#[tokio::test]
+async fn a_dashboard_hears_the_partnerships_progress_after_each_change() {
+    let app = TestApp::with_demo().await;
+    let j = &journeys_in(&app, "SELF_ASSESSING").await[0];
+    let lead = app.token(Role::SchoolLead).school(j.urn).sign();
+    let partner = app.token(Role::Partner).sign();
+    let q = "{ partnershipBySlug(slug: \"demo-city\") { id progress { totalSchools certified byStage { stage count } } } }";
+    let now = app.gql(Some(&partner), q, json!({})).await.ok()["partnershipBySlug"].clone();
+
+    let mut ws = Client::open(app.listen().await, None).await;
+    ws.init(bearer(&partner)).await;
+    ws.subscribe("p", PROGRESS, json!({ "p": now["id"] })).await;
+    subscribed(&app.events, 1).await;
+    move_to(&app, &lead, j, "GATHERING_EVIDENCE", j.version).await;
+    let after = ws.data("p").await["progressChanged"].clone();
+    let before = &now["progress"];
+    assert_eq!(after["totalSchools"], 61);
+    assert_eq!(after["certified"], before["certified"]);
+    assert_eq!(count(&after, "SELF_ASSESSING"), count(before, "SELF_ASSESSING") - 1);
+    assert_eq!(count(&after, "GATHERING_EVIDENCE"), count(before, "GATHERING_EVIDENCE") + 1);
+    ws.nothing_pending().await;
+
+    // Authorization at subscribe time: a partnership the caller does not see, and no sign-in.
+    let unknown = api::ids::global_id("Partnership", uuid::Uuid::new_v4());
+    ws.subscribe("q", PROGRESS, json!({ "p": unknown })).await;
+    assert_eq!(ws.error("q").await, ["NOT_FOUND"]);
+    let mut anonymous = Client::open(app.listen().await, None).await;
+    anonymous.init(json!({})).await;
+    anonymous.subscribe("p", PROGRESS, json!({ "p": now["id"] })).await;
+    assert_eq!(anonymous.error("p").await, ["UNAUTHENTICATED"]);
 }

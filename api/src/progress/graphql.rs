@@ -7,10 +7,10 @@ use std::{
 };
 
 use async_graphql::{Context, ID, Object, Result, SimpleObject, Subscription, dataloader::Loader};
-use futures::Stream;
-use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use entity::partnership;
+use futures::Stream;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use uuid::Uuid;
 
 use super::service::{
@@ -22,9 +22,9 @@ use crate::{
     cohort::Cohort,
     error::{ApiError, Extend},
     events::EventBus,
-    partnership::PartnershipService,
     ids::{self, MAX_PAGE},
     loaders::load_one,
+    partnership::PartnershipService,
     policy::service::PolicyStatus,
     scalars::Date,
     school::{Phase, School},

@@ -636,7 +636,7 @@ pub async fn load(
                     .all(db)
                     .await?;
             for (journey, _, stage, at) in events {
-                changes.entry(journey).or_default().push((at.date_naive(), Stage::from_db(&stage)));
+                changes.entry(journey).or_default().push((at.to_utc().date_naive(), Stage::from_db(&stage)));
             }
         }
         let versions: Vec<Uuid> = {
