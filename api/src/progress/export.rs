@@ -92,6 +92,7 @@ pub async fn schools_csv(
 ) -> Response {
     match start(&state, &headers, &params).await {
         Ok((p, req)) => {
+            tracing::info!(partnership = %p.slug, as_of = %req.as_of, "CSV export");
             let name = format!("attachment; filename=\"{}-schools-{}.csv\"", p.slug, req.as_of);
             let mut res = Body::from_stream(rows(state.db.clone(), p, req)).into_response();
             let h = res.headers_mut();

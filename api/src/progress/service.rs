@@ -534,17 +534,18 @@ fn member_ids(partnership: Uuid, filter: Filter) -> SelectStatement {
         q.and_where(school::Column::TrustId.eq(t));
     }
     if let Some(c) = filter.cohort {
-        q.and_where(
-            school::Column::Id.in_subquery(
-                Query::select()
-                    .column(cohort_school::Column::SchoolId)
-                    .from(cohort_school::Entity)
-                    .and_where(cohort_school::Column::CohortId.eq(c))
-                    .to_owned(),
-            ),
-        );
+        q.and_where(school::Column::Id.in_subquery(cohort_members(c)));
     }
     q
+}
+
+/// The ids of a cohort's schools, as a subquery.
+fn cohort_members(cohort: Uuid) -> SelectStatement {
+    Query::select()
+        .column(cohort_school::Column::SchoolId)
+        .from(cohort_school::Entity)
+        .and_where(cohort_school::Column::CohortId.eq(cohort))
+        .to_owned()
 }
 
 /// Which of the partnership's schools to read.
@@ -566,10 +567,19 @@ pub async fn load(
     let filter = match slice {
         Slice::All(f) | Slice::Page { filter: f, .. } => f,
     };
+    // Joined, not a subquery: a page then walks the URN index and stops after `limit` rows.
     let mut schools = school::Entity::find()
         .find_also_related(trust::Entity)
-        .filter(school::Column::Id.in_subquery(member_ids(partnership.id, filter)))
+        .join(sea_orm::JoinType::InnerJoin, school::Relation::PartnershipSchool.def())
+        .filter(partnership_school::Column::PartnershipId.eq(partnership.id))
+        .filter(school::Column::Open.eq(true))
         .order_by_asc(school::Column::Urn);
+    if let Some(t) = filter.trust {
+        schools = schools.filter(school::Column::TrustId.eq(t));
+    }
+    if let Some(c) = filter.cohort {
+        schools = schools.filter(school::Column::Id.in_subquery(cohort_members(c)));
+    }
     if let Slice::Page { after, limit, .. } = slice {
         if let Some(after) = after {
             schools = schools.filter(school::Column::Urn.gt(after));
