@@ -46,6 +46,23 @@ pub fn stage_on(journey: &certification::Model, as_of: NaiveDate) -> Stage {
     }
 }
 
+/// The stage on `as_of` of a journey whose stage changes are `changes` (day, stage entered; in
+/// order), and the day it entered it; None before the first change. CERTIFIED reads EXPIRED
+/// from the day after `expires_on`.
+pub fn stage_on_day(
+    changes: impl DoubleEndedIterator<Item = (NaiveDate, Stage)>,
+    expires_on: Option<NaiveDate>,
+    as_of: NaiveDate,
+) -> Option<(Stage, NaiveDate)> {
+    let (since, stage) = changes.rev().find(|(d, _)| *d <= as_of)?;
+    Some(match expires_on {
+        Some(expires) if stage == Stage::Certified && expires < as_of => {
+            (Stage::Expired, expires.succ_opt().unwrap_or(expires))
+        }
+        _ => (stage, since),
+    })
+}
+
 pub fn today() -> NaiveDate {
     Utc::now().date_naive()
 }

@@ -12,7 +12,7 @@ use crate::{
     certification::{
         Stage,
         loader::EvidenceItem,
-        service::{Assessment, assess},
+        service::{Assessment, assess, stage_on_day},
     },
     error::{ApiError, ApiResult},
     framework::FrameworkData,
@@ -99,17 +99,9 @@ pub fn stage_as_of(
     history: &[event::Model],
     as_of: NaiveDate,
 ) -> (Stage, NaiveDate) {
-    let (stage, since) = history
-        .iter()
-        .filter(|e| day(e.at) <= as_of)
-        .max_by_key(|e| e.version)
-        .map_or((Stage::Enrolled, day(journey.enrolled_at)), |e| (Stage::from_db(&e.to_stage), day(e.at)));
-    match (stage, journey.expires_on) {
-        (Stage::Certified, Some(expires)) if expires < as_of => {
-            (Stage::Expired, expires.succ_opt().unwrap_or(expires))
-        }
-        _ => (stage, since),
-    }
+    // The history comes oldest first (by version).
+    let changes = history.iter().map(|e| (day(e.at), Stage::from_db(&e.to_stage)));
+    stage_on_day(changes, journey.expires_on, as_of).unwrap_or((Stage::Enrolled, day(journey.enrolled_at)))
 }
 
 /// Works out the view of a mentee's journey on `as_of` from its history, ratings and evidence

@@ -18,7 +18,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::{
-    certification::Stage,
+    certification::{Stage, service::stage_on_day},
     error::{ApiError, ApiResult},
     framework::service as frameworks,
     policy::service::{PolicyStatus, Schedule},
@@ -138,13 +138,8 @@ impl Journey {
     /// The stage on `day` and the day it was entered; None before enrolment. A certificate
     /// reads EXPIRED from the day after its expiry.
     pub fn on(&self, day: NaiveDate) -> Option<(Stage, NaiveDate)> {
-        let (since, stage) = *self.changes.iter().rev().find(|(d, _)| *d <= day)?;
-        if stage == Stage::Certified
-            && let Some(c) = self.certificate.as_ref().filter(|c| c.expires_on < day)
-        {
-            return Some((Stage::Expired, c.expires_on.succ_opt().unwrap_or(c.expires_on)));
-        }
-        Some((stage, since))
+        let expires_on = self.certificate.as_ref().map(|c| c.expires_on);
+        stage_on_day(self.changes.iter().copied(), expires_on, day)
     }
 
     fn enrolled_on(&self) -> Option<NaiveDate> {
