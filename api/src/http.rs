@@ -69,7 +69,7 @@ async fn graphql_get(
         .and_then(|v| v.to_str().ok())
         .and_then(|list| list.split(',').find_map(|p| WebSocketProtocols::from_str(p.trim()).ok()))
         == Some(WebSocketProtocols::GraphQLWS);
-    let header = headers.get(AUTHORIZATION).map(|v| v.to_str().unwrap_or("?").to_owned());
+    let header = authorization(&headers).map(str::to_owned);
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| serve_socket(socket, state, protocol, transport_ws, header))
@@ -236,8 +236,7 @@ async fn graphql(
         }
     };
     let started = Instant::now();
-    let header = headers.get(AUTHORIZATION).map(|v| v.to_str().unwrap_or("?"));
-    let viewer = match Viewer::from_bearer(header, &state.jwt, &state.db).await {
+    let viewer = match Viewer::from_bearer(authorization(&headers), &state.jwt, &state.db).await {
         Ok(viewer) => viewer,
         // A token that does not verify: a GraphQL error with its code, no data.
         Err(err) => return one_error(StatusCode::OK, err.to_string(), err.code()),
@@ -255,6 +254,12 @@ async fn graphql(
         "graphql request"
     );
     GraphQLResponse::from(res).into_response()
+}
+
+/// The request's `Authorization` header. One that is not visible ASCII reads as "?", so it is
+/// refused as a malformed token rather than taken for no header (anonymous).
+pub(crate) fn authorization(headers: &HeaderMap) -> Option<&str> {
+    headers.get(AUTHORIZATION).map(|v| v.to_str().unwrap_or("?"))
 }
 
 /// A GraphQL-shaped answer holding one error with `code`, for requests that never reach the

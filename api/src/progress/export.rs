@@ -21,7 +21,7 @@ use crate::{
     auth::Viewer,
     certification::service::today,
     error::{ApiError, ApiResult},
-    http::one_error,
+    http::{authorization, one_error},
     ids,
     policy::service::PolicyStatus,
 };
@@ -120,8 +120,7 @@ async fn start(
     headers: &HeaderMap,
     params: &HashMap<String, String>,
 ) -> ApiResult<(partnership::Model, Request)> {
-    let header = headers.get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or("?"));
-    let viewer = Viewer::from_bearer(header, &state.jwt, &state.db).await?;
+    let viewer = Viewer::from_bearer(authorization(headers), &state.jwt, &state.db).await?;
     viewer.actor()?;
     let req = Request::parse(params)?;
     let p = partnership::Entity::find()
