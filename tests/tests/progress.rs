@@ -780,5 +780,10 @@ async fn thresholds_are_partnership_settings() {
     app.gql(Some(&admin), set, json!({ "r": 366 })).await.fails_with("BAD_USER_INPUT");
     let partner = app.token(Role::Partner).partnership("tiny-city").sign();
     app.gql(Some(&partner), set, json!({ "s": 10 })).await.fails_with("FORBIDDEN");
-    assert_eq!(tiny(&app).await.stalled_after_days, 200, "refused changes wrote nothing");
+    let kept = tiny(&app).await;
+    assert_eq!(
+        (kept.stalled_after_days, kept.returned_after_days),
+        (200, 30),
+        "refused changes wrote nothing"
+    );
 }
