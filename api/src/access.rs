@@ -10,13 +10,13 @@
 use std::collections::{HashMap, HashSet};
 
 use async_graphql::{Context, dataloader::Loader};
-use entity::{mentorship_pairing as pairing, partnership_school, school};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
+use entity::{mentorship_pairing as pairing, partnership_school, school, trust};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
 use crate::{
     auth::{Role, Scope, Viewer},
-    error::ApiError,
+    error::{ApiError, ApiResult},
     loaders::load_one,
 };
 
@@ -118,4 +118,114 @@ pub async fn require_full(ctx: &Context<'_>, school: Uuid, submitted: bool) -> a
     } else {
         Err(ApiError::Forbidden("read a school's drafts: only its own leads, its trust, its mentor, the city admins and (once submitted) assessors can").into_gql())
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tenancy: which partnerships hold a registry row, and what one partnership's admin may do
+// with it. Registry rows mirror GIAS and are shared records: a school is held by the
+// partnerships it is a member of; a trust by those whose member schools it runs and by the one
+// whose admin created it by hand; local authorities by nobody (only the operator renames one).
+
+/// What a city admin may do with a registry row, given the partnerships that hold it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Holding {
+    /// Nobody holds it yet, or only the admin's partnership: the admin may change it.
+    Own,
+    /// The admin's partnership holds it together with another: it may use it, and its GIAS
+    /// fields change only through the operator's import.
+    Shared,
+    /// Only other partnerships hold it: the admin may neither use nor change it.
+    Foreign,
+}
+
+impl Holding {
+    pub fn of(holders: Option<&HashSet<Uuid>>, mine: Uuid) -> Self {
+        match holders {
+            None => Self::Own,
+            Some(h) if h.is_empty() || (h.len() == 1 && h.contains(&mine)) => Self::Own,
+            Some(h) if h.contains(&mine) => Self::Shared,
+            Some(_) => Self::Foreign,
+        }
+    }
+
+    /// FORBIDDEN unless the admin may change the row's GIAS fields.
+    pub fn require_own(self, what: &'static str) -> ApiResult<()> {
+        match self {
+            Self::Own => Ok(()),
+            Self::Shared => Err(ApiError::Forbidden(what)),
+            Self::Foreign => Err(ApiError::NotFound("that record".into())),
+        }
+    }
+}
+
+/// The partnerships holding each of `schools` (their memberships).
+pub async fn school_holders(
+    db: &impl ConnectionTrait,
+    schools: &[Uuid],
+) -> ApiResult<HashMap<Uuid, HashSet<Uuid>>> {
+    let mut out: HashMap<Uuid, HashSet<Uuid>> = HashMap::new();
+    for chunk in schools.chunks(crate::import::service::CHUNK) {
+        let rows: Vec<(Uuid, Uuid)> = partnership_school::Entity::find()
+            .select_only()
+            .column(partnership_school::Column::SchoolId)
+            .column(partnership_school::Column::PartnershipId)
+            .filter(partnership_school::Column::SchoolId.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (school, partnership) in rows {
+            out.entry(school).or_default().insert(partnership);
+        }
+    }
+    Ok(out)
+}
+
+/// The partnerships holding each of `trusts`: those whose member schools it runs, and the one
+/// whose admin created it by hand.
+pub async fn trust_holders(
+    db: &impl ConnectionTrait,
+    trusts: &[Uuid],
+) -> ApiResult<HashMap<Uuid, HashSet<Uuid>>> {
+    let mut out: HashMap<Uuid, HashSet<Uuid>> = HashMap::new();
+    for chunk in trusts.chunks(crate::import::service::CHUNK) {
+        let running: Vec<(Option<Uuid>, Uuid)> = school::Entity::find()
+            .select_only()
+            .column(school::Column::TrustId)
+            .column(partnership_school::Column::PartnershipId)
+            .inner_join(partnership_school::Entity)
+            .filter(school::Column::TrustId.is_in(chunk.iter().copied()))
+            .distinct()
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (trust, partnership) in running {
+            if let Some(trust) = trust {
+                out.entry(trust).or_default().insert(partnership);
+            }
+        }
+        let created: Vec<(Uuid, Option<Uuid>)> = trust::Entity::find()
+            .select_only()
+            .column(trust::Column::Id)
+            .column(trust::Column::CreatedByPartnershipId)
+            .filter(trust::Column::Id.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (trust, partnership) in created {
+            if let Some(partnership) = partnership {
+                out.entry(trust).or_default().insert(partnership);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// How a city admin of `mine` holds one school.
+pub async fn school_holding(db: &impl ConnectionTrait, school: Uuid, mine: Uuid) -> ApiResult<Holding> {
+    Ok(Holding::of(school_holders(db, &[school]).await?.get(&school), mine))
+}
+
+/// How a city admin of `mine` holds one trust.
+pub async fn trust_holding(db: &impl ConnectionTrait, trust: Uuid, mine: Uuid) -> ApiResult<Holding> {
+    Ok(Holding::of(trust_holders(db, &[trust]).await?.get(&trust), mine))
 }

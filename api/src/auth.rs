@@ -4,13 +4,17 @@ use std::{fmt, path::Path};
 
 use anyhow::Context as _;
 use async_graphql::{Context, ErrorExtensions, Guard};
-use entity::{partnership, partnership_school, school, trust};
+use entity::{access_grant, partnership, partnership_school, school, trust};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::error::{ApiError, ApiResult};
+use crate::{
+    error::{ApiError, ApiResult},
+    grant::GrantService,
+    oidc::{Identity, Oidc, OidcError},
+};
 
 /// What a signed-in caller is, from the token's `role` claim.
 #[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -182,7 +186,7 @@ pub enum Scope {
     School(Uuid),
 }
 
-/// A verified caller, with its claims resolved against the registry.
+/// A verified caller, with its claims (or its access grant) resolved against the registry.
 #[derive(Clone, Debug)]
 pub struct Actor {
     pub subject: String,
@@ -191,25 +195,57 @@ pub struct Actor {
     pub scope: Scope,
     /// The partnerships whose registry this caller may read.
     pub partnerships: Vec<Uuid>,
+    /// The access grant the caller acts with; None for service tokens (role in the claims).
+    pub grant: Option<Uuid>,
 }
 
-/// Who is asking, worked out once per request by the HTTP handler.
+/// Who is asking, worked out once per request (see `http::viewer`).
 #[derive(Clone, Debug)]
 pub enum Viewer {
     Anonymous,
     Signed(Actor),
+    /// A person signed in through a trusted identity provider who holds no access grant yet:
+    /// they may redeem an invitation, and do nothing else.
+    Unbound(Identity),
+}
+
+/// Just enough of an unverified token to pick the key that verifies it.
+#[derive(Deserialize)]
+struct Peek {
+    iss: Option<String>,
 }
 
 impl Viewer {
     /// No header means anonymous; a header that does not verify is an error, never anonymous.
-    pub async fn from_bearer(header: Option<&str>, jwt: &Jwt, db: &DatabaseConnection) -> ApiResult<Self> {
+    /// A token from a configured OpenID Connect issuer is a person, whose role comes from their
+    /// live access grant; any other token must be one of ours, with role and scope in its claims.
+    pub async fn from_bearer(
+        header: Option<&str>,
+        jwt: &Jwt,
+        oidc: &Oidc,
+        db: &DatabaseConnection,
+    ) -> ApiResult<Self> {
         let Some(value) = header else { return Ok(Self::Anonymous) };
         let token = value
             .split_once(' ')
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token)
+            .map(|(_, token)| token.trim())
             .ok_or(ApiError::Unauthenticated("use `Authorization: Bearer <token>`"))?;
-        let claims = jwt.verify(token.trim()).map_err(|e| {
+        let issuer = jsonwebtoken::dangerous::insecure_decode_claims::<Peek>(token).ok().and_then(|p| p.iss);
+        if let Some(issuer) = issuer.filter(|iss| oidc.trusts(iss)) {
+            let identity = oidc.verify(token).await.map_err(|e| {
+                tracing::info!(error = %e, issuer = %issuer, "rejected identity provider token");
+                match e {
+                    OidcError::Expired => ApiError::Unauthenticated("the token has expired"),
+                    _ => ApiError::Unauthenticated("the token is not valid"),
+                }
+            })?;
+            return match GrantService::live_for(db, &identity.issuer, &identity.subject).await? {
+                Some(grant) => Actor::from_grant(grant, identity).map(Self::Signed),
+                None => Ok(Self::Unbound(identity)),
+            };
+        }
+        let claims = jwt.verify(token).map_err(|e| {
             tracing::info!(error = %e, "rejected token");
             match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
@@ -221,19 +257,23 @@ impl Viewer {
         Actor::resolve(claims, db).await.map(Self::Signed)
     }
 
-    /// The signed-in actor, or UNAUTHENTICATED.
+    /// The signed-in actor; UNAUTHENTICATED for anonymous callers, FORBIDDEN for a person
+    /// without an access grant.
     pub fn actor(&self) -> ApiResult<&Actor> {
         match self {
             Self::Signed(actor) => Ok(actor),
             Self::Anonymous => Err(ApiError::Unauthenticated("this needs a signed-in caller")),
+            Self::Unbound(_) => Err(ApiError::Forbidden(
+                "do this yet: your sign-in has no access grant; redeem the invitation a city admin gave you",
+            )),
         }
     }
 
-    /// Partnerships whose registry this viewer may read; empty for anonymous callers.
+    /// Partnerships whose registry this viewer may read; empty unless signed in with a role.
     pub fn partnerships(&self) -> &[Uuid] {
         match self {
             Self::Signed(actor) => &actor.partnerships,
-            Self::Anonymous => &[],
+            Self::Anonymous | Self::Unbound(_) => &[],
         }
     }
 
@@ -301,7 +341,33 @@ impl Actor {
                 (Scope::School(id), rows.into_iter().filter_map(|r| r.1).collect())
             }
         };
-        Ok(Self { subject: claims.sub, display_name: claims.name, role: claims.role, scope, partnerships })
+        Ok(Self {
+            subject: claims.sub,
+            display_name: claims.name,
+            role: claims.role,
+            scope,
+            partnerships,
+            grant: None,
+        })
+    }
+
+    /// A person acting with an access grant: the grant's role, scoped to its partnership.
+    fn from_grant(grant: access_grant::Model, identity: Identity) -> ApiResult<Self> {
+        let role: Role = grant.role.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+        let broken = || ApiError::from(anyhow::anyhow!("access grant {} has no scope for its role", grant.id));
+        let scope = match role {
+            Role::CityAdmin | Role::Partner | Role::Assessor => Scope::Partnership(grant.partnership_id),
+            Role::TrustLead => Scope::Trust(grant.trust_id.ok_or_else(broken)?),
+            Role::SchoolLead => Scope::School(grant.school_id.ok_or_else(broken)?),
+        };
+        Ok(Self {
+            subject: identity.subject,
+            display_name: identity.name,
+            role,
+            scope,
+            partnerships: vec![grant.partnership_id],
+            grant: Some(grant.id),
+        })
     }
 
     /// A city admin's partnership, or FORBIDDEN for every other role.
@@ -321,7 +387,7 @@ impl Guard for RoleGuard {
         match ctx.data::<Viewer>()? {
             Viewer::Signed(actor) if self.0.contains(&actor.role) => Ok(()),
             Viewer::Signed(_) => Err(ApiError::Forbidden("do this with your role").extend()),
-            Viewer::Anonymous => Err(ApiError::Unauthenticated("this needs a signed-in caller").extend()),
+            viewer => Err(viewer.actor().map(|_| ()).unwrap_err().extend()),
         }
     }
 }

@@ -26,6 +26,20 @@ pub struct Config {
     pub mode: Mode,
     #[command(flatten)]
     pub jwt: JwtConfig,
+    #[command(flatten)]
+    pub oidc: OidcConfig,
+}
+
+/// Identity providers whose people sign in with access grants (OpenID Connect).
+#[derive(Clone, Debug, Args)]
+pub struct OidcConfig {
+    /// Trusted issuers, comma-separated: `ISSUER` (keys from its discovery document) or
+    /// `ISSUER|JWKS_URL`. Empty: no sign-in through identity providers.
+    #[arg(long = "oidc-issuers", global = true, env = "OIDC_ISSUERS", default_value = "")]
+    pub issuers: String,
+    /// The `aud` their tokens must carry: this service's client id at the provider.
+    #[arg(long = "oidc-audience", global = true, env = "OIDC_AUDIENCE", default_value = "partnership-api")]
+    pub audience: String,
 }
 
 /// How tokens are verified (and minted by the `token` command).
@@ -71,6 +85,12 @@ pub struct ServeConfig {
 }
 
 impl Config {
+    /// The identity-provider verifier; an unreadable OIDC_ISSUERS stops start-up.
+    pub fn oidc(&self) -> anyhow::Result<crate::oidc::Oidc> {
+        let issuers = crate::oidc::parse_issuers(&self.oidc.issuers).context("OIDC_ISSUERS")?;
+        Ok(crate::oidc::Oidc::new(issuers, self.oidc.audience.clone()))
+    }
+
     /// Builds the token verifier. In development a missing secret is created once, in a file
     /// beside the SQLite database (or the working folder), so `serve` and `token` agree.
     pub fn jwt(&self) -> anyhow::Result<Jwt> {

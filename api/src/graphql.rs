@@ -16,7 +16,8 @@ use crate::{
         graphql::{CohortMutation, CohortQuery},
     },
     error::{ApiError, Extend},
-    framework::graphql::{FrameworkMutation, FrameworkQuery},
+    framework::graphql::FrameworkQuery,
+    grant::graphql::{GrantMutation, GrantQuery},
     ids,
     import::graphql::ImportMutation,
     mentorship::{MentorshipPairing, MentorshipService, graphql::MentorshipMutation},
@@ -95,7 +96,7 @@ impl RootQuery {
     async fn me(&self, ctx: &Context<'_>) -> Result<Option<Me>> {
         Ok(match ctx.data::<Viewer>()? {
             Viewer::Signed(actor) => Some(Me(actor.clone())),
-            Viewer::Anonymous => None,
+            Viewer::Anonymous | Viewer::Unbound(_) => None,
         })
     }
 
@@ -140,6 +141,7 @@ pub struct Query(
     TrustQuery,
     CohortQuery,
     FrameworkQuery,
+    GrantQuery,
     CertificationQuery,
     ProgressQuery,
 );
@@ -153,7 +155,7 @@ pub struct Mutation(
     PartnershipMutation,
     ImportMutation,
     PolicyMutation,
-    FrameworkMutation,
+    GrantMutation,
     CertificationMutation,
 );
 

@@ -13,12 +13,13 @@ use async_graphql_axum::{
 use axum::{
     Router,
     extract::{
-        DefaultBodyLimit, State,
+        DefaultBodyLimit, FromRequestParts, State,
         ws::{Message, WebSocket, WebSocketUpgrade, rejection::WebSocketUpgradeRejection},
     },
     http::{
         HeaderMap, StatusCode,
         header::{AUTHORIZATION, SEC_WEBSOCKET_PROTOCOL},
+        request::Parts,
     },
     response::{Html, IntoResponse, Response},
     routing::get,
@@ -55,6 +56,7 @@ async fn graphiql() -> Html<String> {
 async fn graphql_get(
     State(state): State<AppState>,
     headers: HeaderMap,
+    viewer: Result<Viewer, ApiError>,
     protocol: Result<GraphQLProtocol, StatusCode>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
@@ -69,10 +71,9 @@ async fn graphql_get(
         .and_then(|v| v.to_str().ok())
         .and_then(|list| list.split(',').find_map(|p| WebSocketProtocols::from_str(p.trim()).ok()))
         == Some(WebSocketProtocols::GraphQLWS);
-    let header = authorization(&headers).map(str::to_owned);
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| serve_socket(socket, state, protocol, transport_ws, header))
+        .on_upgrade(move |socket| serve_socket(socket, state, protocol, transport_ws, viewer))
 }
 
 async fn serve_socket(
@@ -80,7 +81,7 @@ async fn serve_socket(
     state: AppState,
     protocol: GraphQLProtocol,
     transport_ws: bool,
-    header: Option<String>,
+    viewer: Result<Viewer, ApiError>,
 ) {
     let (sink, stream) = socket.split();
     let mut messages = ErrorMessages::default();
@@ -88,27 +89,28 @@ async fn serve_socket(
     let operations =
         Operations { schema: state.schema.clone(), db: state.db.clone(), mark_failures: transport_ws };
     GraphQLWebSocket::new_with_pair(sink, stream, operations, protocol)
-        .on_connection_init(move |payload| connection_init(state, header, payload))
+        .on_connection_init(move |payload| connection_init(state, viewer, payload))
         .serve()
         .await;
 }
 
 /// Works out the connection's viewer from the token in connection_init's payload
-/// (`{"Authorization": "Bearer <jwt>"}`), or else in the upgrade request's header. A token that
-/// does not verify refuses the connection; no token at all makes it anonymous.
+/// (`{"Authorization": "Bearer <jwt>"}`), or else the upgrade request's (`upgrade`). A token
+/// that does not verify refuses the connection; no token at all makes it anonymous.
 async fn connection_init(
     state: AppState,
-    header: Option<String>,
+    upgrade: Result<Viewer, ApiError>,
     payload: serde_json::Value,
 ) -> async_graphql::Result<Data> {
     let sent = ["Authorization", "authorization"].into_iter().find_map(|k| payload.get(k));
-    let token = match sent {
-        None | Some(serde_json::Value::Null) => header,
-        Some(serde_json::Value::String(token)) => Some(token.clone()),
-        Some(_) => return Err(ApiError::Unauthenticated("send `Authorization: Bearer <token>`").into_gql()),
-    };
-    let viewer =
-        Viewer::from_bearer(token.as_deref(), &state.jwt, &state.db).await.map_err(ApiError::into_gql)?;
+    let viewer = match sent {
+        None | Some(serde_json::Value::Null) => upgrade,
+        Some(serde_json::Value::String(token)) => {
+            Viewer::from_bearer(Some(token), &state.jwt, &state.oidc, &state.db).await
+        }
+        Some(_) => Err(ApiError::Unauthenticated("send `Authorization: Bearer <token>`")),
+    }
+    .map_err(ApiError::into_gql)?;
     let mut data = Data::default();
     data.insert(viewer);
     Ok(data)
@@ -216,7 +218,7 @@ async fn health(State(state): State<AppState>) -> impl IntoResponse {
 
 async fn graphql(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    viewer: Result<Viewer, ApiError>,
     req: Result<GraphQLRequest, GraphQLRejection>,
 ) -> Response {
     let req = match req {
@@ -236,7 +238,7 @@ async fn graphql(
         }
     };
     let started = Instant::now();
-    let viewer = match Viewer::from_bearer(authorization(&headers), &state.jwt, &state.db).await {
+    let viewer = match viewer {
         Ok(viewer) => viewer,
         // A token that does not verify: a GraphQL error with its code, no data.
         Err(err) => return one_error(StatusCode::OK, err.to_string(), err.code()),
@@ -258,8 +260,38 @@ async fn graphql(
 
 /// The request's `Authorization` header. One that is not visible ASCII reads as "?", so it is
 /// refused as a malformed token rather than taken for no header (anonymous).
-pub(crate) fn authorization(headers: &HeaderMap) -> Option<&str> {
+fn authorization(headers: &HeaderMap) -> Option<&str> {
     headers.get(AUTHORIZATION).map(|v| v.to_str().unwrap_or("?"))
+}
+
+/// The one place a request's caller is read: POST and GET on /graphql (the WebSocket upgrade
+/// too) and the report endpoints all extract `Viewer` (or `Result<Viewer, ApiError>`).
+impl FromRequestParts<AppState> for Viewer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Viewer::from_bearer(authorization(&parts.headers), &state.jwt, &state.oidc, &state.db).await
+    }
+}
+
+/// A refusal outside GraphQL (reports, unreadable callers): the GraphQL error shape, with the
+/// HTTP status that matches its code.
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Invalid { .. } | ApiError::BadRows(_) => StatusCode::BAD_REQUEST,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::NotReady(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            _ => {
+                async_graphql::ErrorExtensions::extend(&self); // logs the cause once
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+        one_error(status, self.to_string(), self.code())
+    }
 }
 
 /// A GraphQL-shaped answer holding one error with `code`, for requests that never reach the

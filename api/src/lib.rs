@@ -2,6 +2,7 @@
 //! AI-in-education certification. See README.md.
 
 pub mod access;
+pub mod audit;
 pub mod auth;
 pub mod certification;
 pub mod cohort;
@@ -10,12 +11,14 @@ pub mod db;
 pub mod error;
 pub mod events;
 pub mod framework;
+pub mod grant;
 pub mod graphql;
 pub mod http;
 pub mod ids;
 pub mod import;
 pub mod loaders;
 pub mod mentorship;
+pub mod oidc;
 pub mod partnership;
 pub mod policy;
 pub mod progress;
@@ -35,6 +38,8 @@ pub use http::router;
 pub struct AppState {
     pub db: DatabaseConnection,
     pub jwt: auth::Jwt,
+    /// Identity providers whose people sign in with access grants; empty: none configured.
+    pub oidc: oidc::Oidc,
     pub schema: ApiSchema,
     /// Stage changes, live: one bus per instance, shared by the schema and the WebSocket side.
     pub events: events::EventBus,
@@ -44,7 +49,13 @@ impl AppState {
     pub fn new(db: DatabaseConnection, jwt: auth::Jwt) -> Self {
         let events = events::EventBus::new(&db);
         let schema = build_schema(&db, &events);
-        Self { db, jwt, schema, events }
+        Self { db, jwt, oidc: oidc::Oidc::new(Vec::new(), String::new()), schema, events }
+    }
+
+    /// Trusts these identity providers' tokens too.
+    pub fn with_oidc(mut self, oidc: oidc::Oidc) -> Self {
+        self.oidc = oidc;
+        self
     }
 }
 
@@ -59,6 +70,7 @@ pub fn build_schema(db: &DatabaseConnection, events: &events::EventBus) -> ApiSc
         .data(import::ImportService::new(db.clone()))
         .data(policy::PolicyService::new(db.clone()))
         .data(framework::FrameworkService::new(db.clone()))
+        .data(grant::GrantService::new(db.clone()))
         .data(progress::graphql::ProgressService::new(db.clone()))
         .data(certification::CertificationService::new(db.clone(), events.clone()))
         .data(events.clone())

@@ -115,7 +115,7 @@ async fn run() -> anyhow::Result<()> {
             if serve.demo {
                 seed::demo(&db).await.context("loading the demo data")?;
             }
-            let app = api::router(AppState::new(db, jwt));
+            let app = api::router(AppState::new(db, jwt).with_oidc(config.oidc()?));
             let listener = tokio::net::TcpListener::bind(serve.bind)
                 .await
                 .with_context(|| format!("cannot listen on {}", serve.bind))?;

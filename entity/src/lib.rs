@@ -14,7 +14,9 @@
 
 pub mod prelude;
 
+pub mod access_grant;
 pub mod ai_policy;
+pub mod audit_event;
 pub mod certification;
 pub mod certification_event;
 pub mod cohort;
@@ -28,6 +30,7 @@ pub mod framework_level;
 pub mod local_authority;
 pub mod mentorship_pairing;
 pub mod partnership;
+pub mod partnership_goal;
 pub mod partnership_school;
 pub mod rating;
 pub mod review;

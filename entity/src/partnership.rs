@@ -16,6 +16,8 @@ pub struct Model {
     pub required_level: Option<String>,
     pub stalled_after_days: i32,
     pub returned_after_days: i32,
+    pub framework_version: Option<i32>,
+    pub local_authority_codes: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -24,6 +26,8 @@ pub enum Relation {
     Cohort,
     #[sea_orm(has_many = "super::partnership_school::Entity")]
     PartnershipSchool,
+    #[sea_orm(has_many = "super::partnership_goal::Entity")]
+    PartnershipGoal,
 }
 
 impl Related<super::cohort::Entity> for Entity {
@@ -35,6 +39,12 @@ impl Related<super::cohort::Entity> for Entity {
 impl Related<super::partnership_school::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::PartnershipSchool.def()
+    }
+}
+
+impl Related<super::partnership_goal::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::PartnershipGoal.def()
     }
 }
 

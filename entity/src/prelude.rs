@@ -1,4 +1,6 @@
+pub use super::access_grant::Entity as AccessGrant;
 pub use super::ai_policy::Entity as AiPolicy;
+pub use super::audit_event::Entity as AuditEvent;
 pub use super::certification::Entity as Certification;
 pub use super::certification_event::Entity as CertificationEvent;
 pub use super::cohort::Entity as Cohort;
@@ -12,6 +14,7 @@ pub use super::framework_level::Entity as FrameworkLevel;
 pub use super::local_authority::Entity as LocalAuthority;
 pub use super::mentorship_pairing::Entity as MentorshipPairing;
 pub use super::partnership::Entity as Partnership;
+pub use super::partnership_goal::Entity as PartnershipGoal;
 pub use super::partnership_school::Entity as PartnershipSchool;
 pub use super::rating::Entity as Rating;
 pub use super::review::Entity as Review;

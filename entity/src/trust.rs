@@ -9,6 +9,7 @@ pub struct Model {
     #[sea_orm(unique)]
     pub group_uid: String,
     pub companies_house_number: Option<String>,
+    pub created_by_partnership_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -9,6 +9,7 @@ mod m20261122_000001_create_registry;
 mod m20261122_000002_create_cohorts_and_pairings;
 mod m20261122_000003_create_certification;
 mod m20261122_000004_add_risk_thresholds;
+mod m20261203_000005_sealed_partnerships;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_create_cohorts_and_pairings::Migration),
             Box::new(m20261122_000003_create_certification::Migration),
             Box::new(m20261122_000004_add_risk_thresholds::Migration),
+            Box::new(m20261203_000005_sealed_partnerships::Migration),
         ]
     }
 }

@@ -8,6 +8,7 @@ mod import;
 mod mentor_view;
 mod mutations;
 mod n_plus_one;
+mod oidc;
 mod policy;
 mod progress;
 mod registry;

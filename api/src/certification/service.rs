@@ -342,7 +342,8 @@ impl CertificationService {
         Ok(page.split(rows))
     }
 
-    /// Enrols the school lead's school in the latest version of a framework. Enrolling again
+    /// Enrols the school lead's school in the version of a framework its partnership pins.
+    /// Enrolling again
     /// after a certificate is a renewal: the new journey links to the certified one and starts
     /// with its ratings (for criteria the new version still has at the target level).
     pub async fn enrol(
@@ -355,7 +356,7 @@ impl CertificationService {
         let txn = crate::db::begin_write(&self.db).await?;
         let school = visible_by_urn(&txn, &actor.partnerships, urn).await?;
         own_school(actor, school.id)?;
-        let framework = frameworks::latest(&txn, framework_slug.trim()).await?;
+        let framework = frameworks::pinned_for_school(&txn, school.id, framework_slug.trim()).await?;
         let data = frameworks::data(&txn, framework.id).await?;
         let level = data.level_by_key(target_level.trim()).ok_or_else(|| {
             let keys: Vec<_> = data.levels.iter().map(|l| l.key.as_str()).collect();

@@ -11,7 +11,6 @@ use super::{
     loader::{FrameworkById, FrameworkLoader},
 };
 use crate::{
-    auth::{Role, RoleGuard, Viewer},
     error::{ApiError, Extend},
     ids::global_id,
     loaders::load_one,
@@ -173,28 +172,5 @@ impl FrameworkQuery {
     ) -> Result<Vec<Framework>> {
         let rows = ctx.data::<FrameworkService>()?.list(slug.as_deref(), all_versions).await.extend()?;
         Ok(rows.into_iter().map(Framework).collect())
-    }
-}
-
-/// What `loadFramework` did.
-#[derive(SimpleObject)]
-pub struct LoadFrameworkPayload {
-    pub framework: Framework,
-    /// False when this version was already loaded with the same content (nothing changed).
-    pub created: bool,
-}
-
-#[derive(Default)]
-pub struct FrameworkMutation;
-
-#[Object]
-impl FrameworkMutation {
-    /// Loads a framework file (TOML, or JSON starting with `{`; format in README). City admins
-    /// only. Loading the same version again with the same content is a no-op.
-    #[graphql(guard = "RoleGuard(&[Role::CityAdmin])")]
-    async fn load_framework(&self, ctx: &Context<'_>, source: String) -> Result<LoadFrameworkPayload> {
-        let actor = ctx.data::<Viewer>()?.actor().extend()?;
-        let (data, created) = ctx.data::<FrameworkService>()?.load_as(actor, &source).await.extend()?;
-        Ok(LoadFrameworkPayload { framework: Framework(data), created })
     }
 }

@@ -5,16 +5,15 @@ use std::{
     sync::{Arc, LazyLock, RwLock},
 };
 
-use entity::{criterion, framework, framework_area, framework_level};
+use entity::{criterion, framework, framework_area, framework_level, partnership, partnership_school};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    Set,
+    QuerySelect, Set,
 };
 use uuid::Uuid;
 
 use super::FrameworkFile;
 use crate::{
-    auth::Actor,
     error::{ApiError, ApiResult},
     import::service::insert_chunks,
 };
@@ -77,13 +76,6 @@ impl FrameworkService {
         Self { db }
     }
 
-    /// The city-admin mutation: loads a framework file; says whether it was new.
-    pub async fn load_as(&self, actor: &Actor, source: &str) -> ApiResult<(Arc<FrameworkData>, bool)> {
-        actor.admin_of()?;
-        let loaded = load(&self.db, source).await?;
-        Ok((data(&self.db, loaded.framework.id).await?, loaded.created))
-    }
-
     /// Frameworks with their parts, by slug and newest version first; only the latest
     /// version of each unless `all_versions`.
     pub async fn list(&self, slug: Option<&str>, all_versions: bool) -> ApiResult<Vec<Arc<FrameworkData>>> {
@@ -103,6 +95,34 @@ impl FrameworkService {
         data.sort_by_key(|d| order.iter().position(|id| *id == d.framework.id));
         Ok(data)
     }
+}
+
+/// The version of framework `slug` that new journeys of `school` start on: the version its
+/// partnership pins (the newest pin, should two of its partnerships use the framework).
+/// BAD_USER_INPUT when none of the school's partnerships uses that framework.
+pub async fn pinned_for_school(
+    db: &impl ConnectionTrait,
+    school: Uuid,
+    slug: &str,
+) -> ApiResult<framework::Model> {
+    let version: Option<Option<i32>> = partnership::Entity::find()
+        .select_only()
+        .column_as(partnership::Column::FrameworkVersion.max(), "version")
+        .inner_join(partnership_school::Entity)
+        .filter(partnership_school::Column::SchoolId.eq(school))
+        .filter(partnership::Column::DefaultFramework.eq(slug))
+        .into_tuple()
+        .one(db)
+        .await?;
+    let Some(version) = version.flatten() else {
+        return Err(ApiError::invalid("framework", format!("the school's partnership does not use {slug:?}")));
+    };
+    framework::Entity::find()
+        .filter(framework::Column::Slug.eq(slug))
+        .filter(framework::Column::Version.eq(version))
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("framework {slug:?} version {version}")))
 }
 
 /// The latest version of the framework `slug`.

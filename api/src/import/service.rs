@@ -5,14 +5,16 @@ use std::collections::{HashMap, HashSet};
 
 use entity::{local_authority, partnership, partnership_school, school, trust};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
+    Set,
 };
 use uuid::Uuid;
 
 use super::gias::{self, GiasSchool};
 use crate::{
+    access::{self, Holding},
     auth::Actor,
-    error::{ApiError, ApiResult},
+    error::{ApiError, ApiResult, RowError},
 };
 
 /// Rows per multi-row INSERT or IN list: well under SQLite's and PostgreSQL's parameter limits.
@@ -45,10 +47,11 @@ impl ImportService {
         Self { db }
     }
 
-    /// A city admin's import into its own partnership.
+    /// A city admin's import into its own partnership. Rows held by other partnerships are
+    /// refused, and shared rows keep their GIAS fields (`access::Holding`).
     pub async fn import(&self, actor: &Actor, text: &str, la_codes: &[String]) -> ApiResult<ImportReport> {
         let partnership = actor.admin_of()?;
-        self.import_into(partnership, text, la_codes).await
+        self.import_into(partnership, text, la_codes, Acting::Admin).await
     }
 
     /// Imports into the partnership with `slug` (the CLI's way in).
@@ -63,7 +66,7 @@ impl ImportService {
             .one(&self.db)
             .await?
             .ok_or_else(|| ApiError::NotFound(format!("partnership {slug:?}")))?;
-        self.import_into(p.id, text, la_codes).await
+        self.import_into(p.id, text, la_codes, Acting::Operator).await
     }
 
     pub async fn import_into(
@@ -71,6 +74,7 @@ impl ImportService {
         partnership: Uuid,
         text: &str,
         la_codes: &[String],
+        acting: Acting,
     ) -> ApiResult<ImportReport> {
         let parsed = gias::parse(text, la_codes)?;
         let mut report = ImportReport {
@@ -79,9 +83,13 @@ impl ImportService {
             ..Default::default()
         };
         let txn = crate::db::begin_write(&self.db).await?;
-        let las = upsert_las(&txn, &parsed.rows, &mut report).await?;
-        let trusts = upsert_trusts(&txn, &parsed.rows, &mut report).await?;
-        let members = upsert_schools(&txn, &parsed.rows, &las, &trusts, &mut report).await?;
+        let frozen = match acting {
+            Acting::Operator => Frozen::default(),
+            Acting::Admin => tenancy_check(&txn, partnership, &parsed.rows).await?,
+        };
+        let las = upsert_las(&txn, &parsed.rows, &frozen, &mut report).await?;
+        let trusts = upsert_trusts(&txn, &parsed.rows, &frozen, &mut report).await?;
+        let members = upsert_schools(&txn, &parsed.rows, &las, &trusts, &frozen, &mut report).await?;
         add_members(&txn, partnership, &members, &mut report).await?;
         txn.commit().await?;
         tracing::info!(?report, "import applied");
@@ -89,9 +97,96 @@ impl ImportService {
     }
 }
 
+/// Who runs an import: the operator (the command line) mirrors GIAS and may change any row; a
+/// city admin only rows its partnership alone holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Acting {
+    Operator,
+    Admin,
+}
+
+/// Rows an import uses but must not change: shared with another partnership, or (LAs) any
+/// that exists when a city admin imports.
+#[derive(Debug, Default)]
+struct Frozen {
+    schools: HashSet<i32>,
+    trusts: HashSet<String>,
+    local_authorities: bool,
+}
+
+/// A city admin's import: refuses, as bad rows, schools and trusts that only other
+/// partnerships hold, and freezes the GIAS fields of those shared with another partnership.
+async fn tenancy_check(db: &impl ConnectionTrait, mine: Uuid, rows: &[GiasSchool]) -> ApiResult<Frozen> {
+    let mut frozen = Frozen { local_authorities: true, ..Default::default() };
+    let urns: Vec<i32> = rows.iter().map(|r| r.urn).collect();
+    let mut schools: HashMap<i32, Uuid> = HashMap::new();
+    for chunk in urns.chunks(CHUNK) {
+        let found: Vec<(i32, Uuid)> = school::Entity::find()
+            .select_only()
+            .column(school::Column::Urn)
+            .column(school::Column::Id)
+            .filter(school::Column::Urn.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        schools.extend(found);
+    }
+    let uids: Vec<&str> = rows.iter().filter_map(|r| r.trust.as_ref().map(|t| t.0.as_str())).collect();
+    let mut trusts: HashMap<String, Uuid> = HashMap::new();
+    for chunk in uids.chunks(CHUNK) {
+        let found: Vec<(String, Uuid)> = trust::Entity::find()
+            .select_only()
+            .column(trust::Column::GroupUid)
+            .column(trust::Column::Id)
+            .filter(trust::Column::GroupUid.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        trusts.extend(found);
+    }
+    let school_ids: Vec<Uuid> = schools.values().copied().collect();
+    let trust_ids: Vec<Uuid> = trusts.values().copied().collect();
+    let school_holders = access::school_holders(db, &school_ids).await?;
+    let trust_holders = access::trust_holders(db, &trust_ids).await?;
+    let mut bad = Vec::new();
+    for r in rows {
+        if let Some(id) = schools.get(&r.urn) {
+            match Holding::of(school_holders.get(id), mine) {
+                Holding::Own => {}
+                Holding::Shared => _ = frozen.schools.insert(r.urn),
+                Holding::Foreign => bad.push(RowError {
+                    line: r.line,
+                    column: Some("URN".into()),
+                    message: format!(
+                        "school {} belongs to another partnership; it joins yours only through the operator",
+                        r.urn
+                    ),
+                }),
+            }
+        }
+        if let Some((uid, _)) = &r.trust
+            && let Some(id) = trusts.get(uid)
+        {
+            match Holding::of(trust_holders.get(id), mine) {
+                Holding::Own => {}
+                Holding::Shared => _ = frozen.trusts.insert(uid.clone()),
+                Holding::Foreign => bad.push(RowError {
+                    line: r.line,
+                    column: Some("Trusts (code)".into()),
+                    message: format!(
+                        "trust {uid} belongs to another partnership; its schools join yours only through the operator"
+                    ),
+                }),
+            }
+        }
+    }
+    if bad.is_empty() { Ok(frozen) } else { Err(ApiError::BadRows(bad)) }
+}
+
 async fn upsert_las(
     db: &impl ConnectionTrait,
     rows: &[GiasSchool],
+    frozen: &Frozen,
     report: &mut ImportReport,
 ) -> ApiResult<HashMap<String, Uuid>> {
     let wanted: HashMap<&str, &str> = rows.iter().map(|r| (r.la_code.as_str(), r.la_name.as_str())).collect();
@@ -103,7 +198,7 @@ async fn upsert_las(
             .all(db)
             .await?
         {
-            if wanted.get(la.code.as_str()).is_some_and(|n| *n != la.name) {
+            if !frozen.local_authorities && wanted.get(la.code.as_str()).is_some_and(|n| *n != la.name) {
                 let mut row: local_authority::ActiveModel = la.clone().into();
                 row.name = Set(wanted[la.code.as_str()].to_owned());
                 row.update(db).await?;
@@ -133,6 +228,7 @@ async fn upsert_las(
 async fn upsert_trusts(
     db: &impl ConnectionTrait,
     rows: &[GiasSchool],
+    frozen: &Frozen,
     report: &mut ImportReport,
 ) -> ApiResult<HashMap<String, Uuid>> {
     let wanted: HashMap<&str, &str> = rows
@@ -146,7 +242,8 @@ async fn upsert_trusts(
         for t in
             trust::Entity::find().filter(trust::Column::GroupUid.is_in(chunk.iter().copied())).all(db).await?
         {
-            if wanted.get(t.group_uid.as_str()).is_some_and(|n| *n != t.name) {
+            if !frozen.trusts.contains(&t.group_uid) && wanted.get(t.group_uid.as_str()).is_some_and(|n| *n != t.name)
+            {
                 let mut row: trust::ActiveModel = t.clone().into();
                 row.name = Set(wanted[t.group_uid.as_str()].to_owned());
                 row.update(db).await?;
@@ -167,6 +264,7 @@ async fn upsert_trusts(
                 name: Set(name.to_owned()),
                 group_uid: Set(uid.to_owned()),
                 companies_house_number: Set(None),
+                created_by_partnership_id: Set(None),
             }
         })
         .collect();
@@ -182,6 +280,7 @@ async fn upsert_schools(
     rows: &[GiasSchool],
     las: &HashMap<String, Uuid>,
     trusts: &HashMap<String, Uuid>,
+    frozen: &Frozen,
     report: &mut ImportReport,
 ) -> ApiResult<Vec<Uuid>> {
     let mut existing: HashMap<i32, school::Model> = HashMap::new();
@@ -208,7 +307,9 @@ async fn upsert_schools(
             open: r.open,
         };
         match existing.get(&r.urn) {
-            Some(current) if *current == wanted => report.schools_unchanged += 1,
+            Some(current) if *current == wanted || frozen.schools.contains(&r.urn) => {
+                report.schools_unchanged += 1
+            }
             Some(_) => {
                 school::ActiveModel::from(wanted.clone()).reset_all().update(db).await?;
                 report.schools_updated += 1;

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use axum::{
     body::{Body, Bytes},
     extract::{Query, State},
-    http::{HeaderMap, HeaderValue, StatusCode, header},
+    http::{HeaderValue, header},
     response::{IntoResponse, Response},
 };
 use chrono::NaiveDate;
@@ -21,7 +21,6 @@ use crate::{
     auth::Viewer,
     certification::service::today,
     error::{ApiError, ApiResult},
-    http::{authorization, one_error},
     ids,
     policy::service::PolicyStatus,
 };
@@ -87,10 +86,14 @@ impl Request {
 
 pub async fn schools_csv(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    viewer: Result<Viewer, ApiError>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
-    match start(&state, &headers, &params).await {
+    let started = match viewer {
+        Ok(viewer) => start(&state, &viewer, &params).await,
+        Err(e) => Err(e),
+    };
+    match started {
         Ok((p, req)) => {
             tracing::info!(partnership = %p.slug, as_of = %req.as_of, "CSV export");
             let name = format!("attachment; filename=\"{}-schools-{}.csv\"", p.slug, req.as_of);
@@ -102,25 +105,16 @@ pub async fn schools_csv(
             }
             res
         }
-        Err(e) => {
-            let status = match e {
-                ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-                ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-                ApiError::Invalid { .. } => StatusCode::BAD_REQUEST,
-                _ => StatusCode::INTERNAL_SERVER_ERROR,
-            };
-            one_error(status, e.to_string(), e.code())
-        }
+        Err(e) => e.into_response(),
     }
 }
 
 /// Checks the caller and the parameters before the first byte is sent.
 async fn start(
     state: &AppState,
-    headers: &HeaderMap,
+    viewer: &Viewer,
     params: &HashMap<String, String>,
 ) -> ApiResult<(partnership::Model, Request)> {
-    let viewer = Viewer::from_bearer(authorization(headers), &state.jwt, &state.db).await?;
     viewer.actor()?;
     let req = Request::parse(params)?;
     let p = partnership::Entity::find()

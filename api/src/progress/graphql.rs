@@ -281,7 +281,8 @@ pub struct TimelinePoint {
     pub by_cohort: Vec<CohortPoint>,
 }
 
-/// The burn-up of `facts` on the days from `from` to `to`.
+/// The burn-up of `facts` on the days from `from` (default the start) to `to` (default the
+/// deadline of the goal in force today).
 pub fn timeline(
     facts: &Facts,
     from: Option<Date>,
@@ -289,7 +290,8 @@ pub fn timeline(
     interval: Interval,
 ) -> Result<Vec<TimelinePoint>, ApiError> {
     let from = from.map_or(facts.partnership.starts_on, |d| d.0);
-    let to = to.map_or(facts.partnership.deadline, |d| d.0);
+    // The deadline in force today: a moved deadline stretches the default range.
+    let to = to.map_or_else(|| facts.deadline_on(today()), |d| d.0);
     let days = service::points(from, to, interval)?;
     let sizes = facts.cohort_sizes();
     Ok(facts

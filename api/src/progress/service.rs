@@ -8,7 +8,7 @@ use std::{collections::HashMap, sync::Arc};
 use chrono::{Months, NaiveDate};
 use entity::{
     ai_policy, certification, certification_event as event, cohort, cohort_school, partnership,
-    partnership_school, school, trust,
+    partnership_goal, partnership_school, school, trust,
 };
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -21,6 +21,7 @@ use crate::{
     certification::{Stage, service::stage_on_day},
     error::{ApiError, ApiResult},
     framework::service as frameworks,
+    partnership::goals,
     policy::service::{PolicyStatus, Schedule},
 };
 
@@ -204,6 +205,16 @@ impl SchoolFacts {
         self.journeys.iter().any(|j| j.certificate.as_ref().is_some_and(|c| c.valid_on(day)))
     }
 
+    /// The certificate that makes the school count as certified on `day` (the earliest
+    /// awarded, should two), if any.
+    pub fn certificate_on(&self, day: NaiveDate) -> Option<&Certificate> {
+        self.journeys
+            .iter()
+            .filter_map(|j| j.certificate.as_ref())
+            .filter(|c| c.valid_on(day))
+            .min_by_key(|c| c.awarded_on)
+    }
+
     /// The day a certificate made the school count as certified, if that was in `window`
     /// (start exclusive, end inclusive) and it was not certified the day before.
     fn newly_certified_in(&self, after: NaiveDate, until: NaiveDate) -> bool {
@@ -288,6 +299,9 @@ impl SchoolFacts {
 #[derive(Clone, Debug)]
 pub struct Facts {
     pub partnership: partnership::Model,
+    /// The partnership's goals, oldest first; never empty. A page of schools (`Slice::Page`)
+    /// reads no history: it holds the partnership's current deadline only.
+    pub goals: Vec<partnership_goal::Model>,
     /// In order.
     pub cohorts: Vec<cohort::Model>,
     /// By URN.
@@ -375,16 +389,19 @@ impl Facts {
         s.status(day, self.target_of(s), Settings::from(&self.partnership))
     }
 
+    /// The partnership's deadline as it stood on `day`: that of the goal then in force.
+    pub fn deadline_on(&self, day: NaiveDate) -> NaiveDate {
+        goals::in_force(&self.goals, day).map_or(self.partnership.deadline, |g| g.deadline)
+    }
+
     /// The numbers for `subset` on `as_of`, in one pass. A cohort is measured against its own
-    /// start and target dates, the partnership and a trust against the partnership's.
+    /// start and target dates, the partnership and a trust against the partnership's start
+    /// and the deadline of the goal in force on `as_of`.
     pub fn summary(&self, subset: Subset, as_of: NaiveDate) -> Summary {
+        let goal = (self.partnership.starts_on, self.deadline_on(as_of));
         let (starts_on, deadline) = match subset {
-            Subset::Cohort(c) => {
-                self.cohort(c).map_or((self.partnership.starts_on, self.partnership.deadline), |c| {
-                    (c.starts_on, c.target_on)
-                })
-            }
-            _ => (self.partnership.starts_on, self.partnership.deadline),
+            Subset::Cohort(c) => self.cohort(c).map_or(goal, |c| (c.starts_on, c.target_on)),
+            _ => goal,
         };
         let mut stages: HashMap<ProgressStage, usize> = HashMap::new();
         let mut phases: HashMap<&str, (usize, usize)> = HashMap::new();
@@ -552,8 +569,9 @@ pub enum Slice {
     Page { filter: Filter, after: Option<i32>, limit: u64 },
 }
 
-/// Reads the facts of the partnership's open member schools: six statements, whatever the
-/// number of schools (framework versions come from the process-wide cache).
+/// Reads the facts of the partnership's open member schools: seven statements (six for a
+/// page, which reads no goals), whatever the number of schools (framework versions come from
+/// the process-wide cache).
 pub async fn load(
     db: &impl ConnectionTrait,
     partnership: &partnership::Model,
@@ -591,6 +609,13 @@ pub async fn load(
         })
     };
 
+    let mut history = match slice {
+        Slice::All(_) => goals::of(db, partnership.id).await?,
+        Slice::Page { .. } => Vec::new(),
+    };
+    if history.is_empty() {
+        history.push(goals::first_goal(partnership));
+    }
     let cohorts = cohort::Entity::find()
         .filter(cohort::Column::PartnershipId.eq(partnership.id))
         .order_by_asc(cohort::Column::Ordinal)
@@ -695,7 +720,7 @@ pub async fn load(
             }
         })
         .collect();
-    Ok(Facts { partnership: partnership.clone(), cohorts, schools })
+    Ok(Facts { partnership: partnership.clone(), goals: history, cohorts, schools })
 }
 
 /// Reads the facts of one partnership, shared by everything that asks in one request.

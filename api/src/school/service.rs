@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::Phase;
 use crate::{
+    access,
     auth::{Actor, Viewer},
     error::{ApiError, ApiResult},
     ids::{Cursor, Page},
@@ -218,12 +219,9 @@ impl SchoolService {
             return Err(ApiError::Conflict(format!("a school with URN {} already exists", new.urn)));
         }
         if let Some(t) = new.trust {
-            trust::Entity::find_by_id(t)
-                .one(&txn)
-                .await?
-                .ok_or_else(|| ApiError::NotFound("trust".into()))?;
+            usable_trust(&txn, t, partnership).await?;
         }
-        let la = upsert_local_authority(&txn, &la_code, &la_name).await?;
+        let la = local_authority_id(&txn, &la_code, &la_name).await?;
         let row = school::ActiveModel {
             id: Set(Uuid::new_v4()),
             urn: Set(new.urn),
@@ -248,12 +246,16 @@ impl SchoolService {
     /// Changes a school of the city admin's partnership.
     pub async fn update(&self, actor: &Actor, urn: i32, patch: SchoolPatch) -> ApiResult<school::Model> {
         let partnership = actor.admin_of()?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let current = school::Entity::find()
             .filter(school::Column::Urn.eq(urn))
             .filter(visible(&[partnership]))
-            .one(&self.db)
+            .one(&txn)
             .await?
             .ok_or_else(|| ApiError::NotFound(format!("school with URN {urn}")))?;
+        access::school_holding(&txn, current.id, partnership)
+            .await?
+            .require_own("change a school another partnership also holds: the operator's GIAS import does")?;
         let mut row = current.into_active_model();
         if let Some(name) = &patch.name {
             row.name = Set(validate::text("name", name, 200)?);
@@ -272,37 +274,37 @@ impl SchoolService {
         }
         if let Some(t) = patch.trust {
             if let Some(t) = t {
-                trust::Entity::find_by_id(t)
-                    .one(&self.db)
-                    .await?
-                    .ok_or_else(|| ApiError::NotFound("trust".into()))?;
+                usable_trust(&txn, t, partnership).await?;
             }
             row.trust_id = Set(t);
         }
-        let row = row.update(&self.db).await?;
+        let row = row.update(&txn).await?;
+        txn.commit().await?;
         tracing::info!(school.urn = row.urn, "updated school");
         Ok(row)
     }
 }
 
-/// The id of the LA with `code`, inserting it (or renaming it) as needed.
-pub async fn upsert_local_authority(db: &impl ConnectionTrait, code: &str, name: &str) -> ApiResult<Uuid> {
-    match local_authority::Entity::find().filter(local_authority::Column::Code.eq(code)).one(db).await? {
-        Some(la) if la.name == name => Ok(la.id),
-        Some(la) => {
-            let id = la.id;
-            let mut la = la.into_active_model();
-            la.name = Set(name.to_owned());
-            la.update(db).await?;
-            Ok(id)
-        }
-        None => {
-            let la = local_authority::ActiveModel {
-                id: Set(Uuid::new_v4()),
-                code: Set(code.to_owned()),
-                name: Set(name.to_owned()),
-            };
-            Ok(la.insert(db).await?.id)
-        }
+/// NOT_FOUND unless `partnership`'s admin may link a school to trust `id` (it exists, and no
+/// other partnership alone holds it).
+async fn usable_trust(db: &impl ConnectionTrait, id: Uuid, partnership: Uuid) -> ApiResult<()> {
+    let exists = trust::Entity::find_by_id(id).one(db).await?.is_some();
+    if !exists || access::trust_holding(db, id, partnership).await? == access::Holding::Foreign {
+        return Err(ApiError::NotFound("trust".into()));
     }
+    Ok(())
+}
+
+/// The id of the LA with `code`, inserting it when new. An existing LA keeps its name: LAs are
+/// shared by every partnership in them, and only the operator's GIAS import renames one.
+pub async fn local_authority_id(db: &impl ConnectionTrait, code: &str, name: &str) -> ApiResult<Uuid> {
+    if let Some(la) = local_authority::Entity::find().filter(local_authority::Column::Code.eq(code)).one(db).await? {
+        return Ok(la.id);
+    }
+    let la = local_authority::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        code: Set(code.to_owned()),
+        name: Set(name.to_owned()),
+    };
+    Ok(la.insert(db).await?.id)
 }

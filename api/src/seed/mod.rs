@@ -117,6 +117,7 @@ pub fn generate(spec: &Spec) -> Dataset {
             name: format!("{} {} Learning Trust", ADJECTIVES[a], ANIMALS[b]),
             group_uid: format!("{}", if spec.demo { 990_000 } else { 900_000 } + t + 1),
             companies_house_number: None,
+            created_by_partnership_id: None,
         });
     }
     // Which schools are academies, spread over the partnerships.
@@ -154,6 +155,8 @@ pub fn generate(spec: &Spec) -> Dataset {
             required_level: None,
             stalled_after_days: 60,
             returned_after_days: 30,
+            framework_version: Some(1),
+            local_authority_codes: la.code.clone(),
         };
         let first = p * spec.schools / spec.partnerships;
         let last = (p + 1) * spec.schools / spec.partnerships;
@@ -284,7 +287,9 @@ pub async fn insert(db: &DatabaseConnection, data: Dataset) -> ApiResult<()> {
     }
     put!(data.las, local_authority::ActiveModel);
     put!(data.trusts, trust::ActiveModel);
+    let goals = data.partnerships.iter().map(crate::partnership::goals::first_goal).collect::<Vec<_>>();
     put!(data.partnerships, partnership::ActiveModel);
+    put!(goals, entity::partnership_goal::ActiveModel);
     put!(data.schools, school::ActiveModel);
     put!(data.members, partnership_school::ActiveModel);
     put!(data.cohorts, cohort::ActiveModel);

@@ -9,7 +9,8 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::{
-    auth::{Actor, Role, Viewer},
+    access,
+    auth::{Actor, Viewer},
     error::{ApiError, ApiResult},
     ids::{Cursor, Page},
     school::service::visible as visible_school,
@@ -36,28 +37,19 @@ pub struct TrustService {
     db: DatabaseConnection,
 }
 
-/// Trusts that run a school the viewer may see; city admins also see trusts with no schools
-/// yet, so a trust they just created is theirs to fill.
+/// Trusts the viewer may see: those running a school it may see, and those its partnership's
+/// admin created by hand (so a new trust is its creator's to fill, and nobody else's).
 fn visible(viewer: &Viewer) -> SimpleExpr {
-    let runs_visible = Expr::col((trust::Entity, trust::Column::Id)).in_subquery(
-        Query::select()
-            .column(school::Column::TrustId)
-            .from(school::Entity)
-            .and_where(visible_school(viewer.partnerships()))
-            .to_owned(),
-    );
-    match viewer {
-        Viewer::Signed(actor) if actor.role == Role::CityAdmin => {
-            runs_visible.or(Expr::col((trust::Entity, trust::Column::Id)).not_in_subquery(
-                Query::select()
-                    .column(school::Column::TrustId)
-                    .from(school::Entity)
-                    .and_where(school::Column::TrustId.is_not_null())
-                    .to_owned(),
-            ))
-        }
-        _ => runs_visible,
-    }
+    let partnerships = viewer.partnerships().to_vec();
+    Expr::col((trust::Entity, trust::Column::Id))
+        .in_subquery(
+            Query::select()
+                .column(school::Column::TrustId)
+                .from(school::Entity)
+                .and_where(visible_school(&partnerships))
+                .to_owned(),
+        )
+        .or(Expr::col((trust::Entity, trust::Column::CreatedByPartnershipId)).is_in(partnerships))
 }
 
 pub fn cursor_of(t: &trust::Model) -> Cursor {
@@ -104,7 +96,7 @@ impl TrustService {
     }
 
     pub async fn create(&self, actor: &Actor, new: NewTrust) -> ApiResult<trust::Model> {
-        actor.admin_of()?;
+        let partnership = actor.admin_of()?;
         let name = validate::text("name", &new.name, 200)?;
         let group_uid = validate::group_uid(&new.group_uid)?;
         let chn = new.companies_house_number.as_deref().map(validate::companies_house_number).transpose()?;
@@ -117,6 +109,7 @@ impl TrustService {
             name: Set(name),
             group_uid: Set(group_uid),
             companies_house_number: Set(chn),
+            created_by_partnership_id: Set(Some(partnership)),
         }
         .insert(&self.db)
         .await?;
@@ -124,10 +117,20 @@ impl TrustService {
         Ok(row)
     }
 
-    /// Changes a trust the city admin can see (one running its schools, or one with none).
+    /// Changes a trust that only the city admin's partnership holds; a trust shared with
+    /// another partnership changes only through the operator's GIAS import.
     pub async fn update(&self, viewer: &Viewer, id: Uuid, patch: TrustPatch) -> ApiResult<trust::Model> {
-        viewer.actor()?.admin_of()?;
-        let mut row = self.by_id(viewer, id).await?.into_active_model();
+        let mine = viewer.actor()?.admin_of()?;
+        let txn = crate::db::begin_write(&self.db).await?;
+        let current = trust::Entity::find_by_id(id)
+            .filter(visible(viewer))
+            .one(&txn)
+            .await?
+            .ok_or_else(|| ApiError::NotFound("trust".into()))?;
+        access::trust_holding(&txn, id, mine)
+            .await?
+            .require_own("change a trust another partnership also holds: the operator's GIAS import does")?;
+        let mut row = current.into_active_model();
         if let Some(name) = &patch.name {
             row.name = Set(validate::text("name", name, 200)?);
         }
@@ -135,6 +138,8 @@ impl TrustService {
             row.companies_house_number =
                 Set(chn.as_deref().map(validate::companies_house_number).transpose()?);
         }
-        Ok(row.update(&self.db).await?)
+        let row = row.update(&txn).await?;
+        txn.commit().await?;
+        Ok(row)
     }
 }
