@@ -9,6 +9,7 @@ use api::{
     config::{Config, ServeConfig},
     db,
     import::{ImportService, gias},
+    partnership::cli::PartnershipCommand,
     seed,
 };
 use clap::{Parser, Subcommand};
@@ -51,9 +52,15 @@ enum Command {
         /// The partnership's slug.
         #[arg(long, default_value = seed::DEMO_SLUG)]
         partnership: String,
-        /// Keep only rows of this LA code (repeatable); all LAs when left out.
+        /// Keep only rows of this LA code (repeatable); when left out, the partnership's own
+        /// LA codes (`partnership update --la`), or all LAs when it names none.
         #[arg(long = "la")]
         la_codes: Vec<String>,
+    },
+    /// Create, list or change partnerships (as the operator; changes go to their audit log).
+    Partnership {
+        #[command(subcommand)]
+        command: PartnershipCommand,
     },
     /// Load a framework file (TOML or JSON; format in README). Loading the same version with
     /// the same content again changes nothing.
@@ -163,6 +170,11 @@ async fn run() -> anyhow::Result<()> {
                 }
                 Err(e) => return Err(anyhow::anyhow!("{e}")),
             }
+        }
+        Command::Partnership { command } => {
+            let db = db::connect(&config.database_url).await?;
+            db::migrate(&db).await?;
+            api::partnership::cli::run(&db, command).await?;
         }
         Command::LoadFramework { file } => {
             let source =

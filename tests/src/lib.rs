@@ -1,6 +1,7 @@
 //! Test harness: a migrated database of its own for every test (a SQLite file in a temp
 //! folder, or a throwaway schema in `TEST_DATABASE_URL`), the real router, real tokens.
 
+pub mod fixtures;
 pub mod oidc;
 
 use std::sync::{
@@ -144,6 +145,14 @@ impl TestApp {
             }
         });
         addr
+    }
+
+    /// This app, trusting tokens from these identity providers too (a fresh router and bus).
+    pub fn with_oidc(mut self, oidc: api::oidc::Oidc) -> Self {
+        let state = AppState::new(self.db.clone(), self.jwt.clone()).with_oidc(oidc);
+        self.events = state.events.clone();
+        self.router = api::router(state);
+        self
     }
 
     /// A database with the demo city loaded.

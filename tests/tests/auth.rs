@@ -76,6 +76,7 @@ fn production_mode_needs_a_real_secret() {
             issuer: ISSUER.into(),
             audience: AUDIENCE.into(),
         },
+        oidc: api::config::OidcConfig { issuers: String::new(), audience: AUDIENCE.into() },
     };
     let err = config(Mode::Production, None).jwt().unwrap_err().to_string();
     assert!(err.contains("JWT_SECRET"), "{err}");

@@ -3,6 +3,7 @@
 
 mod auth;
 mod certification;
+mod grants;
 mod http;
 mod import;
 mod mentor_view;

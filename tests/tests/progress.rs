@@ -62,6 +62,7 @@ async fn tiny_city(app: &TestApp) -> Uuid {
         name: "Tiny Trust, \"North\"".into(),
         group_uid: "TT1".into(),
         companies_house_number: None,
+        created_by_partnership_id: None,
     };
     let p = partnership::Model {
         id: Uuid::new_v4(),
@@ -75,6 +76,8 @@ async fn tiny_city(app: &TestApp) -> Uuid {
         required_level: None,
         stalled_after_days: 60,
         returned_after_days: 30,
+        framework_version: None,
+        local_authority_codes: "999".into(),
     };
     let c1 = cohort::Model {
         id: Uuid::new_v4(),

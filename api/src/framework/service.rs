@@ -98,25 +98,27 @@ impl FrameworkService {
 }
 
 /// The version of framework `slug` that new journeys of `school` start on: the version its
-/// partnership pins (the newest pin, should two of its partnerships use the framework).
-/// BAD_USER_INPUT when none of the school's partnerships uses that framework.
+/// partnership pins (the newest pin, should two of its partnerships use the framework; the
+/// latest published version when none pins one). BAD_USER_INPUT when none of the school's
+/// partnerships uses that framework.
 pub async fn pinned_for_school(
     db: &impl ConnectionTrait,
     school: Uuid,
     slug: &str,
 ) -> ApiResult<framework::Model> {
-    let version: Option<Option<i32>> = partnership::Entity::find()
+    let pins: Vec<Option<i32>> = partnership::Entity::find()
         .select_only()
-        .column_as(partnership::Column::FrameworkVersion.max(), "version")
+        .column(partnership::Column::FrameworkVersion)
         .inner_join(partnership_school::Entity)
         .filter(partnership_school::Column::SchoolId.eq(school))
         .filter(partnership::Column::DefaultFramework.eq(slug))
         .into_tuple()
-        .one(db)
+        .all(db)
         .await?;
-    let Some(version) = version.flatten() else {
+    if pins.is_empty() {
         return Err(ApiError::invalid("framework", format!("the school's partnership does not use {slug:?}")));
-    };
+    }
+    let Some(version) = pins.into_iter().flatten().max() else { return latest(db, slug).await };
     framework::Entity::find()
         .filter(framework::Column::Slug.eq(slug))
         .filter(framework::Column::Version.eq(version))

@@ -42,12 +42,12 @@ impl AccessGrant {
     async fn status(&self) -> GrantStatus {
         status(&self.0)
     }
-    /// A school lead's school; null for other roles.
+    /// A school lead's school; null for other roles, and while the caller may not see it.
     async fn school(&self, ctx: &Context<'_>) -> Result<Option<School>> {
         let Some(id) = self.0.school_id else { return Ok(None) };
         Ok(load_one::<SchoolLoader, _>(ctx, SchoolById(id)).await?.map(School))
     }
-    /// A trust lead's trust; null for other roles.
+    /// A trust lead's trust; null for other roles, and while the caller may not see it.
     async fn trust(&self, ctx: &Context<'_>) -> Result<Option<Trust>> {
         let Some(id) = self.0.trust_id else { return Ok(None) };
         Ok(load_one::<TrustLoader, _>(ctx, TrustById(id)).await?.map(Trust))

@@ -54,7 +54,8 @@ impl ImportService {
         self.import_into(partnership, text, la_codes, Acting::Admin).await
     }
 
-    /// Imports into the partnership with `slug` (the CLI's way in).
+    /// Imports into the partnership with `slug` (the CLI's way in). With no `la_codes`, keeps
+    /// the rows of the partnership's own LA codes.
     pub async fn import_by_slug(
         &self,
         slug: &str,
@@ -66,6 +67,9 @@ impl ImportService {
             .one(&self.db)
             .await?
             .ok_or_else(|| ApiError::NotFound(format!("partnership {slug:?}")))?;
+        // No LA named: the partnership's own LAs (every LA when it names none).
+        let own = crate::partnership::service::la_codes_of(&p);
+        let la_codes = if la_codes.is_empty() { own.as_slice() } else { la_codes };
         self.import_into(p.id, text, la_codes, Acting::Operator).await
     }
 

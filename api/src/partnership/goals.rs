@@ -31,7 +31,12 @@ pub fn first_goal(p: &partnership::Model) -> partnership_goal::Model {
 /// A new deadline for `p`, set by `who` today (UTC). It is in force from today, or from the
 /// partnership's start when it has not started yet (so that it wins over the first goal:
 /// the goal in force is the one with the latest `in_force_from`, then the latest `set_at`).
-pub fn moved(p: &partnership::Model, deadline: NaiveDate, who: &Who, reason: String) -> partnership_goal::Model {
+pub fn moved(
+    p: &partnership::Model,
+    deadline: NaiveDate,
+    who: &Who,
+    reason: String,
+) -> partnership_goal::Model {
     let now = chrono::Utc::now();
     partnership_goal::Model {
         id: Uuid::new_v4(),

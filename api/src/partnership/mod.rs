@@ -1,5 +1,6 @@
 //! Partnerships (the goal, its deadline, its schools) and local authorities.
 
+pub mod cli;
 pub mod goals;
 pub mod graphql;
 pub mod loader;

@@ -142,9 +142,9 @@ impl PartnershipService {
             let (at, id) = audit_cursor(c)?;
             let at_col = Expr::col((audit_event::Entity, audit_event::Column::At));
             q = q.filter(
-                Condition::any().add(at_col.clone().lt(at)).add(
-                    Condition::all().add(at_col.eq(at)).add(audit_event::Column::Id.lt(id)),
-                ),
+                Condition::any()
+                    .add(at_col.clone().lt(at))
+                    .add(Condition::all().add(at_col.eq(at)).add(audit_event::Column::Id.lt(id))),
             );
         }
         let rows = q.limit(page.first + 1).all(&self.db).await?;
@@ -191,11 +191,18 @@ fn audit_cursor(c: &Cursor) -> ApiResult<(chrono::DateTime<chrono::FixedOffset>,
 
 /// Creates a partnership with its first goal, in one transaction with its audit entry. A
 /// slug already taken is CONFLICT; anything else out of shape is BAD_USER_INPUT.
-pub async fn create(db: &DatabaseConnection, new: NewPartnership, who: &Who) -> ApiResult<partnership::Model> {
+pub async fn create(
+    db: &DatabaseConnection,
+    new: NewPartnership,
+    who: &Who,
+) -> ApiResult<partnership::Model> {
     let slug = check_slug(&new.slug)?;
     let name = validate::text("name", &new.name, 200)?;
     if new.deadline < new.starts_on {
-        return Err(ApiError::invalid("deadline", format!("{} is before startsOn ({})", new.deadline, new.starts_on)));
+        return Err(ApiError::invalid(
+            "deadline",
+            format!("{} is before startsOn ({})", new.deadline, new.starts_on),
+        ));
     }
     let la_codes = check_la_codes(&new.local_authority_codes)?;
     let max_active_mentees = check_max_active_mentees(new.max_active_mentees.unwrap_or(3))?;
@@ -320,7 +327,8 @@ pub async fn update(
     let mut changes: Vec<(&'static str, String)> = Vec::new();
 
     if let Some(name) = name.filter(|n| *n != p.name) {
-        changes.push(("partnership.renamed", format!("renamed the partnership from {:?} to {name:?}", p.name)));
+        changes
+            .push(("partnership.renamed", format!("renamed the partnership from {:?} to {name:?}", p.name)));
         row.name = Set(name);
     }
     if let (Some(deadline), Some(reason)) = (patch.deadline.filter(|d| *d != p.deadline), reason) {
@@ -330,7 +338,10 @@ pub async fn update(
                 format!("{deadline} is before the partnership's start ({})", p.starts_on),
             ));
         }
-        changes.push(("goal.deadline_moved", format!("moved the deadline from {} to {deadline}: {reason}", p.deadline)));
+        changes.push((
+            "goal.deadline_moved",
+            format!("moved the deadline from {} to {deadline}: {reason}", p.deadline),
+        ));
         goals::moved(&p, deadline, &who, reason).into_active_model().insert(&txn).await?;
         row.deadline = Set(deadline);
     }
@@ -338,7 +349,8 @@ pub async fn update(
     // The framework pin and the required level are checked together: the level must be a key
     // of the version pinned after the change.
     let version = patch.framework_version.filter(|v| Some(*v) != p.framework_version);
-    let level = patch.required_level.as_deref().map(str::trim).filter(|l| Some(*l) != p.required_level.as_deref());
+    let level =
+        patch.required_level.as_deref().map(str::trim).filter(|l| Some(*l) != p.required_level.as_deref());
     if version.is_some() || level.is_some() {
         let Some(slug) = p.default_framework.as_deref() else {
             return Err(ApiError::invalid("frameworkVersion", "the partnership has no framework to pin"));
@@ -369,7 +381,10 @@ pub async fn update(
         }
         if let Some(key) = level {
             let from = p.required_level.as_deref().unwrap_or("the lowest");
-            changes.push(("partnership.required_level_set", format!("set the required level from {from} to {key}")));
+            changes.push((
+                "partnership.required_level_set",
+                format!("set the required level from {from} to {key}"),
+            ));
             row.required_level = Set(Some(key.to_owned()));
         }
     }
