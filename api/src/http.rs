@@ -1,7 +1,14 @@
 //! The HTTP side: one GraphQL endpoint (POST runs a query, GET opens GraphiQL, a WebSocket
 //! upgrade opens a graphql-ws connection for subscriptions) and a health check.
 
-use std::{any::TypeId, collections::HashSet, pin::Pin, str::FromStr, sync::Arc, time::Instant};
+use std::{
+    any::TypeId,
+    collections::HashSet,
+    pin::Pin,
+    str::FromStr,
+    sync::{Arc, OnceLock},
+    time::{Duration, Instant},
+};
 
 use async_graphql::{
     Data, Executor, ServerError, Value,
@@ -14,7 +21,7 @@ use axum::{
     Router,
     extract::{
         DefaultBodyLimit, FromRequestParts, State,
-        ws::{Message, WebSocket, WebSocketUpgrade, rejection::WebSocketUpgradeRejection},
+        ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, rejection::WebSocketUpgradeRejection},
     },
     http::{
         HeaderMap, StatusCode,
@@ -27,7 +34,15 @@ use axum::{
 use futures::{FutureExt, SinkExt, StreamExt, stream::BoxStream};
 use sea_orm::DatabaseConnection;
 
-use crate::{ApiSchema, AppState, auth::Viewer, error::ApiError, loaders};
+use entity::access_grant;
+use sea_orm::EntityTrait;
+
+use crate::{
+    ApiSchema, AppState,
+    auth::{Actor, Viewer},
+    error::ApiError,
+    loaders,
+};
 
 /// The largest request body accepted (an import's CSV travels in one).
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
@@ -83,15 +98,50 @@ async fn serve_socket(
     transport_ws: bool,
     viewer: Result<Viewer, ApiError>,
 ) {
-    let (sink, stream) = socket.split();
-    let mut messages = ErrorMessages::default();
-    let sink = sink.with_flat_map(move |m| futures::stream::iter(messages.rewrite(m).map(Ok)));
-    let operations =
-        Operations { schema: state.schema.clone(), db: state.db.clone(), mark_failures: transport_ws };
-    GraphQLWebSocket::new_with_pair(sink, stream, operations, protocol)
-        .on_connection_init(move |payload| connection_init(state, viewer, payload))
-        .serve()
-        .await;
+    let (mut ws_sink, stream) = socket.split();
+    // The connection's viewer, once connection_init has settled it: the grant watchdog reads it.
+    let settled = Arc::new(OnceLock::new());
+    let revoked = {
+        let (tx, mut rx) = futures::channel::mpsc::channel::<Message>(16);
+        let mut messages = ErrorMessages::default();
+        let sink = tx.with_flat_map(move |m| futures::stream::iter(messages.rewrite(m).map(Ok)));
+        let operations =
+            Operations { schema: state.schema.clone(), db: state.db.clone(), mark_failures: transport_ws };
+        let (db, every, cell) = (state.db.clone(), state.grant_recheck, settled.clone());
+        let serve = GraphQLWebSocket::new_with_pair(sink, stream, operations, protocol)
+            .on_connection_init(move |payload| connection_init(state, viewer, payload, cell))
+            .serve();
+        let forward = async {
+            while let Some(message) = rx.next().await {
+                if ws_sink.send(message).await.is_err() {
+                    break;
+                }
+            }
+        };
+        tokio::select! {
+            _ = async { tokio::join!(serve, forward) } => false,
+            () = grant_revoked(db, settled, every) => true,
+        }
+    };
+    if revoked {
+        tracing::info!("closing a WebSocket whose access grant was revoked");
+        let frame = CloseFrame { code: 4403, reason: "Forbidden: access grant revoked".into() };
+        let _ = ws_sink.send(Message::Close(Some(frame))).await;
+    }
+}
+
+/// Resolves once the access grant a connection acts with is revoked, checking every `every`.
+/// Connections of service tokens and anonymous callers never resolve this.
+async fn grant_revoked(db: DatabaseConnection, settled: Arc<OnceLock<Viewer>>, every: Duration) {
+    loop {
+        tokio::time::sleep(every).await;
+        let Some(Viewer::Signed(Actor { grant: Some(id), .. })) = settled.get() else { continue };
+        match access_grant::Entity::find_by_id(*id).one(&db).await {
+            Ok(Some(grant)) if grant.revoked_at.is_none() => {}
+            Ok(_) => return,
+            Err(e) => tracing::warn!(error = %e, "cannot check a WebSocket's access grant"),
+        }
+    }
 }
 
 /// Works out the connection's viewer from the token in connection_init's payload
@@ -101,6 +151,7 @@ async fn connection_init(
     state: AppState,
     upgrade: Result<Viewer, ApiError>,
     payload: serde_json::Value,
+    settled: Arc<OnceLock<Viewer>>,
 ) -> async_graphql::Result<Data> {
     let sent = ["Authorization", "authorization"].into_iter().find_map(|k| payload.get(k));
     let viewer = match sent {
@@ -111,6 +162,7 @@ async fn connection_init(
         Some(_) => Err(ApiError::Unauthenticated("send `Authorization: Bearer <token>`")),
     }
     .map_err(ApiError::into_gql)?;
+    let _ = settled.set(viewer.clone());
     let mut data = Data::default();
     data.insert(viewer);
     Ok(data)

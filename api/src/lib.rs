@@ -40,6 +40,8 @@ pub struct AppState {
     pub jwt: auth::Jwt,
     /// Identity providers whose people sign in with access grants; empty: none configured.
     pub oidc: oidc::Oidc,
+    /// How often an open WebSocket checks that its access grant still stands.
+    pub grant_recheck: std::time::Duration,
     pub schema: ApiSchema,
     /// Stage changes, live: one bus per instance, shared by the schema and the WebSocket side.
     pub events: events::EventBus,
@@ -49,7 +51,8 @@ impl AppState {
     pub fn new(db: DatabaseConnection, jwt: auth::Jwt) -> Self {
         let events = events::EventBus::new(&db);
         let schema = build_schema(&db, &events);
-        Self { db, jwt, oidc: oidc::Oidc::new(Vec::new(), String::new()), schema, events }
+        let oidc = oidc::Oidc::new(Vec::new(), String::new());
+        Self { db, jwt, oidc, grant_recheck: std::time::Duration::from_secs(5), schema, events }
     }
 
     /// Trusts these identity providers' tokens too.

@@ -149,7 +149,8 @@ impl TestApp {
 
     /// This app, trusting tokens from these identity providers too (a fresh router and bus).
     pub fn with_oidc(mut self, oidc: api::oidc::Oidc) -> Self {
-        let state = AppState::new(self.db.clone(), self.jwt.clone()).with_oidc(oidc);
+        let mut state = AppState::new(self.db.clone(), self.jwt.clone()).with_oidc(oidc);
+        state.grant_recheck = std::time::Duration::from_millis(100);
         self.events = state.events.clone();
         self.router = api::router(state);
         self

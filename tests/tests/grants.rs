@@ -186,3 +186,22 @@ async fn invitations_are_scoped_checked_and_expire() {
     let stranger = TestIssuer::start().await.sign("x", None);
     w.app.gql(Some(&stranger), "{ me { role } }", json!({})).await.fails_with("UNAUTHENTICATED");
 }
+
+#[tokio::test]
+async fn revoking_a_grant_closes_the_holders_open_websocket() {
+    use crate::subscriptions::{Client, bearer};
+    let w = world().await;
+    let (code, grant) = w.invite(json!({ "role": "SCHOOL_LEAD", "schoolUrn": 930001 })).await;
+    let person = w.issuer.sign("entra-oid-ws", Some("Socket Lead"));
+    w.redeem(&person, &code).await.ok();
+    let addr = w.app.listen().await;
+    let mut client = Client::open(addr, None).await;
+    client.init(bearer(&person)).await;
+    client.subscribe("1", "subscription { certificationEvents(school: 930001) { to } }", json!({})).await;
+    w.app
+        .gql(Some(&w.admin), "mutation($id: ID!) { revokeGrant(id: $id) { status } }", json!({ "id": grant }))
+        .await
+        .ok();
+    let frame = client.closed().await;
+    assert_eq!(u16::from(frame.code), 4403, "closed as forbidden: {frame:?}");
+}

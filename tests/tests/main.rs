@@ -10,6 +10,7 @@ mod mentor_view;
 mod mutations;
 mod n_plus_one;
 mod oidc;
+mod partnerships;
 mod policy;
 mod progress;
 mod registry;

@@ -28,11 +28,11 @@ const EVENTS: &str = "subscription($urn: Int!) { certificationEvents(school: $ur
 const MOVE: &str = "mutation($id: ID!, $stage: CertificationStage!, $v: Int) { moveTo(certification: $id, stage: $stage, expectedVersion: $v) { stage version } }";
 
 /// A graphql-transport-ws client.
-struct Client(WebSocketStream<MaybeTlsStream<TcpStream>>);
+pub(crate) struct Client(WebSocketStream<MaybeTlsStream<TcpStream>>);
 
 impl Client {
     /// Upgrades `GET /graphql` on `addr`, with `authorization` as the request's header if given.
-    async fn open(addr: SocketAddr, authorization: Option<&str>) -> Self {
+    pub(crate) async fn open(addr: SocketAddr, authorization: Option<&str>) -> Self {
         let mut req = format!("ws://{addr}/graphql").into_client_request().expect("a request");
         let headers = req.headers_mut();
         headers.insert("sec-websocket-protocol", HeaderValue::from_static("graphql-transport-ws"));
@@ -45,17 +45,17 @@ impl Client {
     }
 
     /// Sends connection_init with `payload` and expects connection_ack.
-    async fn init(&mut self, payload: Value) {
+    pub(crate) async fn init(&mut self, payload: Value) {
         self.send(json!({ "type": "connection_init", "payload": payload })).await;
         assert_eq!(self.next().await, json!({ "type": "connection_ack" }));
     }
 
-    async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
+    pub(crate) async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
         let payload = json!({ "query": query, "variables": variables });
         self.send(json!({ "type": "subscribe", "id": id, "payload": payload })).await;
     }
 
-    async fn send(&mut self, message: Value) {
+    pub(crate) async fn send(&mut self, message: Value) {
         timeout(WAIT, self.0.send(Message::Text(message.to_string().into())))
             .await
             .expect("sent in time")
@@ -63,7 +63,7 @@ impl Client {
     }
 
     /// The next protocol message.
-    async fn next(&mut self) -> Value {
+    pub(crate) async fn next(&mut self) -> Value {
         loop {
             let frame = timeout(WAIT, self.0.next())
                 .await
@@ -80,12 +80,12 @@ impl Client {
 
     /// The next message, which must be a `next` of operation `id` without errors: its
     /// certification event.
-    async fn event(&mut self, id: &str) -> Value {
+    pub(crate) async fn event(&mut self, id: &str) -> Value {
         self.data(id).await["certificationEvents"].clone()
     }
 
     /// The next message, which must be a `next` of operation `id` without errors: its data.
-    async fn data(&mut self, id: &str) -> Value {
+    pub(crate) async fn data(&mut self, id: &str) -> Value {
         let message = self.next().await;
         assert_eq!(
             (message["type"].as_str(), message["id"].as_str()),
@@ -97,7 +97,7 @@ impl Client {
     }
 
     /// The next message, which must be an `error` of operation `id`: its codes.
-    async fn error(&mut self, id: &str) -> Vec<String> {
+    pub(crate) async fn error(&mut self, id: &str) -> Vec<String> {
         let message = self.next().await;
         assert_eq!(
             (message["type"].as_str(), message["id"].as_str()),
@@ -109,13 +109,13 @@ impl Client {
     }
 
     /// Pings and expects the pong as the very next message: nothing else was sent before it.
-    async fn nothing_pending(&mut self) {
+    pub(crate) async fn nothing_pending(&mut self) {
         self.send(json!({ "type": "ping" })).await;
         assert_eq!(self.next().await, json!({ "type": "pong" }));
     }
 
     /// The close frame the server ends the connection with.
-    async fn closed(&mut self) -> CloseFrame {
+    pub(crate) async fn closed(&mut self) -> CloseFrame {
         loop {
             let frame = timeout(WAIT, self.0.next()).await.expect("closed in time");
             match frame {
@@ -176,7 +176,7 @@ async fn move_to(app: &TestApp, token: &str, j: &Journey, stage: &str, v: i64) {
     assert_eq!(data["moveTo"], json!({ "stage": stage, "version": v + 1 }));
 }
 
-fn bearer(token: &str) -> Value {
+pub(crate) fn bearer(token: &str) -> Value {
     json!({ "Authorization": format!("Bearer {token}") })
 }
 
