@@ -62,6 +62,9 @@ enum Command {
         #[command(subcommand)]
         command: PartnershipCommand,
     },
+    /// Give someone a role in a partnership (its first city admin, say): an invitation code to
+    /// redeem after signing in, or, with --issuer and --subject, a grant bound at once.
+    Grant(api::grant::cli::GrantArgs),
     /// Load a framework file (TOML or JSON; format in README). Loading the same version with
     /// the same content again changes nothing.
     LoadFramework { file: PathBuf },
@@ -175,6 +178,11 @@ async fn run() -> anyhow::Result<()> {
             let db = db::connect(&config.database_url).await?;
             db::migrate(&db).await?;
             api::partnership::cli::run(&db, command).await?;
+        }
+        Command::Grant(args) => {
+            let db = db::connect(&config.database_url).await?;
+            db::migrate(&db).await?;
+            api::grant::cli::run(&db, args).await?;
         }
         Command::LoadFramework { file } => {
             let source =

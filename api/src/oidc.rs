@@ -117,10 +117,13 @@ pub struct Identity {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum OidcError {
+    /// Its `iss` is none of the configured issuers.
     #[error("the token's issuer is not trusted here")]
     UntrustedIssuer,
+    /// Its `kid` is not among the issuer's signing keys, even after a fetch (or one is not due).
     #[error("the token is signed with a key its issuer does not publish")]
     UnknownKey,
+    /// Its `exp` passed more than a minute ago.
     #[error("the token has expired")]
     Expired,
     /// Malformed, wrongly signed, for someone else, or with claims we refuse; says which.
@@ -188,6 +191,7 @@ impl Oidc {
         Self::with_options(issuers, audience, OidcOptions::default())
     }
 
+    /// As `new`, with cache and HTTP times of its own.
     pub fn with_options(issuers: Vec<OidcIssuer>, audience: impl Into<String>, options: OidcOptions) -> Self {
         let http = http_client(options.http_timeout);
         let issuers = issuers
@@ -326,7 +330,7 @@ struct KeyCache {
     keys: HashMap<String, Arc<VerifyKey>>,
     /// When `keys` were fetched; None before the first successful fetch.
     fetched: Option<Instant>,
-    /// When a fetch was last started, whether it worked or not.
+    /// When a fetch last ended, whether it worked or not.
     tried: Option<Instant>,
 }
 
@@ -355,24 +359,26 @@ impl IssuerKeys {
             Lookup::Refused(e) => return Err(e),
             Lookup::Fetch => {}
         }
-        self.cache.write().unwrap_or_else(PoisonError::into_inner).tried = Some(Instant::now());
-        let keys = match self.fetch(&inner.http).await {
-            Ok(keys) => keys,
+        let fetched = self.fetch(&inner.http).await;
+        // Stamped when the fetch ends, so that whoever waits for it meanwhile shares its result.
+        let mut cache = self.cache.write().unwrap_or_else(PoisonError::into_inner);
+        cache.tried = Some(Instant::now());
+        match fetched {
+            Ok(keys) => {
+                tracing::debug!(oidc.issuer = %self.config.issuer, keys = keys.len(), "fetched signing keys");
+                cache.keys = keys;
+                cache.fetched = cache.tried;
+                cache.keys.get(kid).cloned().ok_or(OidcError::UnknownKey)
+            }
             Err(e) => {
                 tracing::warn!(
                     oidc.issuer = %self.config.issuer,
                     error = %format!("{e:#}"),
                     "could not fetch the identity provider's keys"
                 );
-                return Err(OidcError::KeysUnavailable);
+                Err(OidcError::KeysUnavailable)
             }
-        };
-        tracing::debug!(oidc.issuer = %self.config.issuer, keys = keys.len(), "fetched signing keys");
-        let found = keys.get(kid).cloned();
-        let mut cache = self.cache.write().unwrap_or_else(PoisonError::into_inner);
-        cache.keys = keys;
-        cache.fetched = Some(Instant::now());
-        found.ok_or(OidcError::UnknownKey)
+        }
     }
 
     fn lookup(&self, kid: &str, options: &OidcOptions) -> Lookup {
@@ -477,11 +483,17 @@ async fn get_json<T: DeserializeOwned>(http: &reqwest::Client, url: &str) -> any
     serde_json::from_slice(&body).context("the response is not the JSON expected")
 }
 
-/// HTTPS on rustls with ring (the provider sqlx already builds) and the webpki roots, so the
-/// service trusts the same CAs whatever image it runs in. No redirects: an identity
-/// provider serves these documents where it says it does.
+/// HTTPS on rustls with ring, the provider sqlx already builds. Trusts the system's CA
+/// certificates (so a TLS-inspecting proxy's CA installed there works), or the bundled webpki
+/// roots on an image without any. No redirects: a provider serves these documents where it
+/// says it does.
 fn http_client(timeout: Duration) -> reqwest::Client {
-    let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    let mut roots = rustls::RootCertStore::empty();
+    let (added, _) = roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+    if added == 0 {
+        tracing::warn!("no CA certificates on this system: trusting the bundled webpki roots for OIDC");
+        roots.roots = webpki_roots::TLS_SERVER_ROOTS.to_vec();
+    }
     let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
         .with_safe_default_protocol_versions()
         .expect("ring supports TLS 1.2 and 1.3")

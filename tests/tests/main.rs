@@ -17,3 +17,4 @@ mod registry;
 mod schema;
 mod seed;
 mod subscriptions;
+mod tenancy;

@@ -200,7 +200,7 @@ async fn subject_must_be_a_short_plain_non_empty_string() {
     assert_invalid(oidc.verify(&with_sub(json!(""))).await, "sub claim is empty");
     assert_invalid(oidc.verify(&with_sub(json!("a\u{0}b"))).await, "control characters");
     assert_invalid(oidc.verify(&with_sub(json!("x".repeat(256)))).await, "longer than 255");
-    assert_invalid(oidc.verify(&with_sub(json!(42))).await, "not a string");
+    assert_invalid(oidc.verify(&with_sub(json!(42))).await, "sub claim");
     assert!(oidc.verify(&with_sub(json!("é".repeat(255)))).await.is_ok(), "255 characters are fine");
 
     let mut claims = idp.claims("x");
@@ -333,6 +333,60 @@ async fn closed_port_means_keys_unavailable_quickly() {
     assert!(matches!(oidc.verify(&token).await, Err(OidcError::KeysUnavailable)));
     let message = OidcError::KeysUnavailable.to_string();
     assert!(!message.contains("127.0.0.1") && !message.contains("http"), "{message}");
+}
+
+#[tokio::test]
+async fn keys_are_fetched_again_once_they_are_an_hour_old() {
+    let idp = TestIssuer::start().await;
+    // An hour by default; 200 ms here.
+    let options = OidcOptions {
+        key_ttl: Duration::from_millis(200),
+        min_refetch: Duration::ZERO,
+        ..OidcOptions::default()
+    };
+    let oidc = Oidc::with_options(vec![idp.config()], OIDC_AUDIENCE, options);
+    let token = idp.sign("user-1", None);
+    oidc.verify(&token).await.expect("verified");
+    oidc.verify(&token).await.expect("verified");
+    assert_eq!(idp.fetches(), 1);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    oidc.verify(&token).await.expect("verified");
+    assert_eq!(idp.fetches(), 2);
+}
+
+#[tokio::test]
+async fn key_set_over_a_mebibyte_is_refused() {
+    let idp = TestIssuer::start().await;
+    let padding = json!({ "kty": "RSA", "kid": "padding", "n": "A".repeat(600 * 1024), "e": "AQAB" });
+    idp.publish(padding.clone());
+    assert!(oidc(&idp).verify(&idp.sign("user-1", None)).await.is_ok(), "600 KiB is fine");
+    idp.publish(padding);
+    let refused = oidc(&idp).verify(&idp.sign("user-1", None)).await;
+    assert!(matches!(refused, Err(OidcError::KeysUnavailable)), "{refused:?}");
+    assert_eq!(idp.fetches(), 2);
+}
+
+#[tokio::test]
+async fn provider_that_never_answers_times_out() {
+    let idp = TestIssuer::start().await;
+    // Accepts connections and says nothing.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let silent = format!("http://{}", listener.local_addr().expect("address"));
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let options = OidcOptions { http_timeout: Duration::from_millis(300), ..OidcOptions::default() };
+    let config = OidcIssuer { issuer: silent.clone(), jwks_url: None };
+    let oidc = Oidc::with_options(vec![config], OIDC_AUDIENCE, options);
+    let mut claims = idp.claims("user-1");
+    claims["iss"] = json!(silent);
+    let started = Instant::now();
+    let refused = oidc.verify(&idp.sign_with(claims, SignWith::rs256())).await;
+    assert!(matches!(refused, Err(OidcError::KeysUnavailable)), "{refused:?}");
+    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
 }
 
 #[tokio::test]

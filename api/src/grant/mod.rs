@@ -2,6 +2,7 @@
 //! one-time invitation and bound, when redeemed, to the issuer and subject of the person's
 //! identity provider.
 
+pub mod cli;
 pub mod graphql;
 pub mod service;
 

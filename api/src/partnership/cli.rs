@@ -206,3 +206,83 @@ fn table(rows: &[Listed]) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::*;
+
+    /// The subcommand as `partnership-api partnership ...` parses it.
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(subcommand)]
+        command: PartnershipCommand,
+    }
+
+    fn parse(args: &str) -> Result<PartnershipCommand, clap::Error> {
+        Cli::try_parse_from(std::iter::once("partnership").chain(args.split_whitespace())).map(|c| c.command)
+    }
+
+    #[test]
+    fn the_command_line_parses_as_documented() {
+        Cli::command().debug_assert();
+        let create = parse(
+            "create --slug solent --name Solent --starts-on 2025-09-01 --deadline 2027-07-31 \
+             --framework aied-certified --la 851 852 --la 853",
+        )
+        .expect("create");
+        let PartnershipCommand::Create { la_codes, max_active_mentees, deadline, framework_version, .. } =
+            create
+        else {
+            panic!("{create:?}")
+        };
+        assert_eq!(
+            (la_codes, max_active_mentees, framework_version),
+            (vec!["851", "852", "853"].into_iter().map(String::from).collect(), 3, None)
+        );
+        assert_eq!(deadline.to_string(), "2027-07-31");
+        assert!(
+            parse("create --slug s --name n --starts-on 2025-13-01 --deadline 2026-01-01 --framework f")
+                .is_err()
+        );
+
+        let update = parse("update --slug solent --deadline 2028-07-31 --reason late --max-active-mentees 4")
+            .expect("update");
+        let PartnershipCommand::Update { deadline, reason, la_codes, max_active_mentees, .. } = update else {
+            panic!("{update:?}")
+        };
+        assert_eq!(
+            (deadline.map(|d| d.to_string()), reason, la_codes, max_active_mentees),
+            (Some("2028-07-31".into()), Some("late".into()), None, Some(4))
+        );
+        assert!(parse("update --slug solent --deadline 2028-07-31").is_err(), "a move needs --reason");
+        assert!(parse("update --slug solent --reason why").is_err(), "a reason needs --deadline");
+        assert!(matches!(parse("list --json"), Ok(PartnershipCommand::List { json: true })));
+    }
+
+    #[test]
+    fn the_list_is_a_table() {
+        let p = entity::partnership::Model {
+            id: uuid::Uuid::nil(),
+            slug: "demo-city".into(),
+            name: "The Digital City".into(),
+            starts_on: "2024-09-01".parse().expect("date"),
+            deadline: "2026-08-31".parse().expect("date"),
+            default_framework: Some("aied-certified".into()),
+            max_active_mentees: 3,
+            synthetic: true,
+            required_level: None,
+            stalled_after_days: 60,
+            returned_after_days: 30,
+            framework_version: Some(1),
+            local_authority_codes: "851".into(),
+        };
+        assert_eq!(
+            table(&[Listed { partnership: p.clone(), schools: 61 }]),
+            "SLUG       NAME              DEADLINE    FRAMEWORK         SCHOOLS\n\
+             demo-city  The Digital City  2026-08-31  aied-certified@1  61\n"
+        );
+        assert_eq!(line(&Listed { partnership: p, schools: 61 })["framework"], "aied-certified@1");
+    }
+}

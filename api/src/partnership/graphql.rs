@@ -214,10 +214,12 @@ impl Goal {
     }
 }
 
-/// How a goal turned out, as of a day. The schools are the partnership's open members as the
-/// registry holds them now.
+/// The outcome of one goal, worked out from the progress facts in memory.
 pub struct GoalOutcome(Outcome);
 
+/// How a goal turned out, as of a day: who was certified by its deadline, who missed it, and
+/// how many of those are certified since. The schools are the partnership's open members as
+/// the registry holds them now.
 #[Object]
 impl GoalOutcome {
     /// The goal's deadline.
@@ -252,9 +254,10 @@ impl GoalOutcome {
     /// `after` (the last URN of the previous page).
     async fn missed(
         &self,
-        #[graphql(default = 20)] first: i32,
+        #[graphql(default = 20)] first: Option<i32>,
         after: Option<String>,
     ) -> Result<Vec<MissedSchool>> {
+        let first = first.unwrap_or(20);
         if !(1..=MAX_PAGE as i32).contains(&first) {
             return Err(ApiError::invalid("first", format!("must be between 1 and {MAX_PAGE}")).into_gql());
         }
@@ -278,11 +281,13 @@ fn count(n: usize) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }
 
-/// A school that was not certified on a goal's deadline.
+/// One school of a goal's `missed` list.
 pub struct MissedSchool(Missed);
 
+/// A school that was not certified on a goal's deadline, and whether it is since.
 #[Object]
 impl MissedSchool {
+    /// The school, as the registry holds it now.
     async fn school(&self) -> School {
         School(self.0.school.clone())
     }

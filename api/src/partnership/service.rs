@@ -342,6 +342,15 @@ pub async fn update(
             "goal.deadline_moved",
             format!("moved the deadline from {} to {deadline}: {reason}", p.deadline),
         ));
+        // A partnership made without its first goal (rows written by hand) gets it now, so
+        // that the deadline it had is kept.
+        let held = partnership_goal::Entity::find()
+            .filter(partnership_goal::Column::PartnershipId.eq(p.id))
+            .count(&txn)
+            .await?;
+        if held == 0 {
+            goals::first_goal(&p).into_active_model().insert(&txn).await?;
+        }
         goals::moved(&p, deadline, &who, reason).into_active_model().insert(&txn).await?;
         row.deadline = Set(deadline);
     }
