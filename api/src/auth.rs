@@ -354,7 +354,8 @@ impl Actor {
     /// A person acting with an access grant: the grant's role, scoped to its partnership.
     fn from_grant(grant: access_grant::Model, identity: Identity) -> ApiResult<Self> {
         let role: Role = grant.role.parse().map_err(|e: String| anyhow::anyhow!(e))?;
-        let broken = || ApiError::from(anyhow::anyhow!("access grant {} has no scope for its role", grant.id));
+        let broken =
+            || ApiError::from(anyhow::anyhow!("access grant {} has no scope for its role", grant.id));
         let scope = match role {
             Role::CityAdmin | Role::Partner | Role::Assessor => Scope::Partnership(grant.partnership_id),
             Role::TrustLead => Scope::Trust(grant.trust_id.ok_or_else(broken)?),

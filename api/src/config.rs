@@ -35,10 +35,22 @@ pub struct Config {
 pub struct OidcConfig {
     /// Trusted issuers, comma-separated: `ISSUER` (keys from its discovery document) or
     /// `ISSUER|JWKS_URL`. Empty: no sign-in through identity providers.
-    #[arg(long = "oidc-issuers", global = true, env = "OIDC_ISSUERS", default_value = "")]
+    #[arg(
+        id = "oidc_issuers",
+        long = "oidc-issuers",
+        global = true,
+        env = "OIDC_ISSUERS",
+        default_value = ""
+    )]
     pub issuers: String,
     /// The `aud` their tokens must carry: this service's client id at the provider.
-    #[arg(long = "oidc-audience", global = true, env = "OIDC_AUDIENCE", default_value = "partnership-api")]
+    #[arg(
+        id = "oidc_audience",
+        long = "oidc-audience",
+        global = true,
+        env = "OIDC_AUDIENCE",
+        default_value = "partnership-api"
+    )]
     pub audience: String,
 }
 

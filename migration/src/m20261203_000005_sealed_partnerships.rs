@@ -17,7 +17,10 @@ impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
         // SQLite adds one column per ALTER TABLE.
         m.alter_table(
-            Table::alter().table(Partnership::Table).add_column(integer_null(Partnership::FrameworkVersion)).to_owned(),
+            Table::alter()
+                .table(Partnership::Table)
+                .add_column(integer_null(Partnership::FrameworkVersion))
+                .to_owned(),
         )
         .await?;
         m.alter_table(
@@ -36,7 +39,10 @@ impl MigrationTrait for Migration {
             .await?;
 
         m.alter_table(
-            Table::alter().table(Trust::Table).add_column(uuid_null(Trust::CreatedByPartnershipId)).to_owned(),
+            Table::alter()
+                .table(Trust::Table)
+                .add_column(uuid_null(Trust::CreatedByPartnershipId))
+                .to_owned(),
         )
         .await?;
         m.create_index(
@@ -121,7 +127,9 @@ impl MigrationTrait for Migration {
                 .col(string_len_null(AccessGrant::RevokedBy, 255))
                 .check((
                     "access_grant_bound_or_invited",
-                    Expr::col(AccessGrant::Subject).is_not_null().or(Expr::col(AccessGrant::CodeHash).is_not_null()),
+                    Expr::col(AccessGrant::Subject)
+                        .is_not_null()
+                        .or(Expr::col(AccessGrant::CodeHash).is_not_null()),
                 ))
                 .foreign_key(
                     ForeignKey::create()
@@ -201,16 +209,23 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        for table in
-            [AuditEvent::Table.into_iden(), AccessGrant::Table.into_iden(), PartnershipGoal::Table.into_iden()]
-        {
+        for table in [
+            AuditEvent::Table.into_iden(),
+            AccessGrant::Table.into_iden(),
+            PartnershipGoal::Table.into_iden(),
+        ] {
             m.drop_table(Table::drop().table(table).to_owned()).await?;
         }
-        m.drop_index(Index::drop().name("school_local_authority_id_idx").table(School::Table).to_owned()).await?;
-        m.drop_index(Index::drop().name("trust_created_by_partnership_id_idx").table(Trust::Table).to_owned())
+        m.drop_index(Index::drop().name("school_local_authority_id_idx").table(School::Table).to_owned())
             .await?;
-        m.alter_table(Table::alter().table(Trust::Table).drop_column(Trust::CreatedByPartnershipId).to_owned())
-            .await?;
+        m.drop_index(
+            Index::drop().name("trust_created_by_partnership_id_idx").table(Trust::Table).to_owned(),
+        )
+        .await?;
+        m.alter_table(
+            Table::alter().table(Trust::Table).drop_column(Trust::CreatedByPartnershipId).to_owned(),
+        )
+        .await?;
         for column in [Partnership::FrameworkVersion, Partnership::LocalAuthorityCodes] {
             m.alter_table(Table::alter().table(Partnership::Table).drop_column(column).to_owned()).await?;
         }

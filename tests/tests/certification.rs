@@ -274,17 +274,10 @@ async fn illegal_moves_are_conflicts_that_name_the_way_on() {
 #[tokio::test]
 async fn bad_ratings_and_evidence_are_refused_and_write_nothing() {
     let app = TestApp::with_demo().await;
-    let admin = app.token(Role::CityAdmin).sign();
     let fixture =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/nine-area-framework.toml"))
             .unwrap();
-    app.gql(
-        Some(&admin),
-        "mutation($s: String!) { loadFramework(source: $s) { created } }",
-        json!({ "s": fixture }),
-    )
-    .await
-    .ok();
+    api::framework::service::load(&app.db, &fixture).await.unwrap();
     let (id, urn) = journeys_in(&app, "GATHERING_EVIDENCE").await[0].clone();
     let lead = app.token(Role::SchoolLead).school(urn).sign();
     let (ratings_before, evidence_before) = (app.count("rating").await, app.count("evidence").await);
@@ -445,7 +438,12 @@ async fn each_role_reads_and_writes_only_what_domain_md_allows() {
 async fn framework_files_load_once_and_report_what_is_wrong() {
     let app = TestApp::with_demo().await;
     let admin = app.token(Role::CityAdmin).sign();
-    let load = "mutation($s: String!) { loadFramework(source: $s) { created framework { slug version stakeholderGroups { key } levels { key rank } areas { key } criteria { code stakeholderGroup { key } } } } }";
+    // Publishing is the operator's act (`partnership-api load-framework`), which calls this.
+    let load = |source: String| {
+        let db = app.db.clone();
+        async move { api::framework::service::load(&db, &source).await }
+    };
+    let shape = "query($slug: String) { frameworks(slug: $slug) { slug version stakeholderGroups { key } levels { key rank } areas { key } criteria { code stakeholderGroup { key } } } }";
     let aied =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../frameworks/aied-certified.toml"))
             .unwrap();
@@ -455,44 +453,45 @@ async fn framework_files_load_once_and_report_what_is_wrong() {
 
     // The demo loaded AiEd Certified already: loading it again changes nothing.
     let criteria = app.count("criterion").await;
-    let a = app.gql(Some(&admin), load, json!({ "s": aied })).await.ok()["loadFramework"].clone();
-    assert_eq!(a["created"], false);
-    assert_eq!(a["framework"]["criteria"].as_array().unwrap().len(), 45);
-    assert_eq!(a["framework"]["stakeholderGroups"].as_array().unwrap().len(), 3);
+    assert!(!load(aied.clone()).await.unwrap().created);
     assert_eq!(app.count("criterion").await, criteria);
+    let a = app.gql(None, shape, json!({ "slug": "aied-certified" })).await.ok()["frameworks"][0].clone();
+    assert_eq!(a["criteria"].as_array().unwrap().len(), 45);
+    assert_eq!(a["stakeholderGroups"].as_array().unwrap().len(), 3);
 
     // The nine-area fixture: levels up to Gold, no stakeholder groups.
-    let f = app.gql(Some(&admin), load, json!({ "s": fixture })).await.ok()["loadFramework"].clone();
-    assert_eq!(f["created"], true);
-    assert_eq!(f["framework"]["areas"].as_array().unwrap().len(), 9);
-    assert_eq!(f["framework"]["levels"][2], json!({ "key": "GOLD", "rank": 3 }));
-    assert_eq!(f["framework"]["stakeholderGroups"], json!([]));
-    assert!(f["framework"]["criteria"].as_array().unwrap().iter().all(|c| c["stakeholderGroup"].is_null()));
-    assert_eq!(
-        app.gql(Some(&admin), load, json!({ "s": fixture })).await.ok()["loadFramework"]["created"],
-        false
-    );
+    let loaded = load(fixture.clone()).await.unwrap();
+    assert!(loaded.created);
+    let slug = loaded.framework.slug.clone();
+    let f = app.gql(None, shape, json!({ "slug": slug })).await.ok()["frameworks"][0].clone();
+    assert_eq!(f["areas"].as_array().unwrap().len(), 9);
+    assert_eq!(f["levels"][2], json!({ "key": "GOLD", "rank": 3 }));
+    assert_eq!(f["stakeholderGroups"], json!([]));
+    assert!(f["criteria"].as_array().unwrap().iter().all(|c| c["stakeholderGroup"].is_null()));
+    assert!(!load(fixture.clone()).await.unwrap().created);
 
     // Same version, other content: CONFLICT. Malformed files name the line or the field.
     // None of them writes anything.
     let held = (app.count("framework").await, app.count("criterion").await);
     let changed = fixture.replacen("validity_months = 36", "validity_months = 12", 1);
-    app.gql(Some(&admin), load, json!({ "s": changed })).await.fails_with("CONFLICT");
+    assert_eq!(load(changed).await.err().unwrap().code(), "CONFLICT");
     let broken = fixture.replacen("[[levels]]", "[[levels]\n", 1);
-    let e = app.gql(Some(&admin), load, json!({ "s": broken })).await;
-    assert!(e.fails_with("BAD_USER_INPUT")["message"].as_str().unwrap().contains("line"));
+    let e = load(broken).await.err().unwrap();
+    assert_eq!(e.code(), "BAD_USER_INPUT");
+    assert!(e.to_string().contains("line"), "{e}");
     let unknown = fixture.replacen("area = \"AREA_9\"", "area = \"AREA_10\"", 1);
-    let e = app.gql(Some(&admin), load, json!({ "s": unknown })).await;
-    assert!(
-        e.fails_with("BAD_USER_INPUT")["message"]
-            .as_str()
-            .unwrap()
-            .contains(".area: no area has the key \"AREA_10\"")
-    );
-    app.gql(Some(&app.token(Role::Partner).sign()), load, json!({ "s": fixture }))
-        .await
-        .fails_with("FORBIDDEN");
+    let e = load(unknown).await.err().unwrap();
+    assert!(e.to_string().contains(".area: no area has the key \"AREA_10\""), "{e}");
     assert_eq!((app.count("framework").await, app.count("criterion").await), held);
+
+    // No partnership publishes frameworks: the mutation is not in the schema.
+    app.gql(
+        Some(&admin),
+        "mutation($s: String!) { loadFramework(source: $s) { created } }",
+        json!({ "s": fixture }),
+    )
+    .await
+    .fails_with("GRAPHQL_VALIDATION_FAILED");
 
     // A new version loads beside the old one; journeys stay on the version they started on.
     let v2 = aied.replacen("version = 1", "version = 2", 1).replacen(
@@ -500,10 +499,7 @@ async fn framework_files_load_once_and_report_what_is_wrong() {
         "validity_months = 36",
         1,
     );
-    assert_eq!(
-        app.gql(Some(&admin), load, json!({ "s": v2 })).await.ok()["loadFramework"]["framework"]["version"],
-        2
-    );
+    assert_eq!(load(v2).await.unwrap().framework.version, 2);
     let all = app.gql(None, "{ frameworks(slug: \"aied-certified\", allVersions: true) { version } latest: frameworks { slug version } }", json!({})).await.ok();
     assert_eq!(all["frameworks"], json!([{ "version": 2 }, { "version": 1 }]));
     let (id, _) = journeys_in(&app, "SELF_ASSESSING").await[0].clone();

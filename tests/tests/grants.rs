@@ -68,7 +68,8 @@ impl World {
     }
 }
 
-const MY_SCHOOL: &str = "{ me { role subject displayName school { urn } } school(urn: 930001) { name certifications { id } } }";
+const MY_SCHOOL: &str =
+    "{ me { role subject displayName school { urn } } school(urn: 930001) { name certifications { id } } }";
 
 #[tokio::test]
 async fn a_person_acts_only_through_a_redeemed_grant_until_it_is_revoked() {
@@ -85,7 +86,10 @@ async fn a_person_acts_only_through_a_redeemed_grant_until_it_is_revoked() {
     let redeemed = w.redeem(&person, &code).await.ok();
     let g = &redeemed["redeemInvitation"];
     assert_eq!((g["role"].as_str(), g["status"].as_str()), (Some("SCHOOL_LEAD"), Some("ACTIVE")));
-    assert_eq!((g["subject"].as_str(), g["displayName"].as_str()), (Some("entra-oid-7f3a"), Some("Sam Lead")));
+    assert_eq!(
+        (g["subject"].as_str(), g["displayName"].as_str()),
+        (Some("entra-oid-7f3a"), Some("Sam Lead"))
+    );
 
     // Exactly the granted role and scope: its own school in full, nothing else.
     let mine = w.app.gql(Some(&person), MY_SCHOOL, json!({})).await.ok();
@@ -97,8 +101,12 @@ async fn a_person_acts_only_through_a_redeemed_grant_until_it_is_revoked() {
         .gql(Some(&person), r#"mutation { createCohort(input: { name: "X", ordinal: 9, startsOn: "2026-01-01", targetOn: "2026-12-01" }) { id } }"#, json!({}))
         .await
         .fails_with("FORBIDDEN");
-    let partner_view = w.app.gql(Some(&person), "{ schools(first: 10) { totalCount } }", json!({})).await.ok();
-    assert_eq!(partner_view["schools"]["totalCount"], 2, "the school lead sees its partnership's registry only");
+    let partner_view =
+        w.app.gql(Some(&person), "{ schools(first: 10) { totalCount } }", json!({})).await.ok();
+    assert_eq!(
+        partner_view["schools"]["totalCount"], 2,
+        "the school lead sees its partnership's registry only"
+    );
 
     // The code worked once.
     let someone_else = w.issuer.sign("entra-oid-0000", None);
@@ -111,17 +119,33 @@ async fn a_person_acts_only_through_a_redeemed_grant_until_it_is_revoked() {
     assert_eq!(after_rotation["me"]["role"], "SCHOOL_LEAD");
 
     // The admin lists and revokes; the next request is refused.
-    let list = w.app.gql(Some(&w.admin), "{ grants { edges { node { id status subject } } } }", json!({})).await.ok();
-    let ids: Vec<&str> =
-        list["grants"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["id"].as_str().unwrap()).collect();
+    let list = w
+        .app
+        .gql(Some(&w.admin), "{ grants { edges { node { id status subject } } } }", json!({}))
+        .await
+        .ok();
+    let ids: Vec<&str> = list["grants"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, vec![grant.as_str()]);
     w.app
-        .gql(Some(&w.other_admin), "mutation($id: ID!) { revokeGrant(id: $id) { status } }", json!({ "id": grant }))
+        .gql(
+            Some(&w.other_admin),
+            "mutation($id: ID!) { revokeGrant(id: $id) { status } }",
+            json!({ "id": grant }),
+        )
         .await
         .fails_with("NOT_FOUND");
     let revoked = w
         .app
-        .gql(Some(&w.admin), "mutation($id: ID!) { revokeGrant(id: $id) { status revokedAt } }", json!({ "id": grant }))
+        .gql(
+            Some(&w.admin),
+            "mutation($id: ID!) { revokeGrant(id: $id) { status revokedAt } }",
+            json!({ "id": grant }),
+        )
         .await
         .ok();
     assert_eq!(revoked["revokeGrant"]["status"], "REVOKED");
@@ -145,7 +169,11 @@ async fn invitations_are_scoped_checked_and_expire() {
         (json!({ "role": "PARTNER", "expiresInDays": 31 }), "BAD_USER_INPUT"),
     ] {
         w.app
-            .gql(Some(&w.admin), "mutation($i: CreateInvitationInput!) { createInvitation(input: $i) { code } }", json!({ "i": input }))
+            .gql(
+                Some(&w.admin),
+                "mutation($i: CreateInvitationInput!) { createInvitation(input: $i) { code } }",
+                json!({ "i": input }),
+            )
             .await
             .fails_with(code);
     }
@@ -156,9 +184,10 @@ async fn invitations_are_scoped_checked_and_expire() {
         .fails_with("FORBIDDEN");
 
     // A trust lead's grant reads its trust's schools in full.
-    let trust_id = w.app.gql(Some(&w.admin), "{ school(urn: 930001) { trust { id } } }", json!({})).await.ok()["school"]
-        ["trust"]["id"]
-        .clone();
+    let trust_id =
+        w.app.gql(Some(&w.admin), "{ school(urn: 930001) { trust { id } } }", json!({})).await.ok()["school"]
+            ["trust"]["id"]
+            .clone();
     let (code, _) = w.invite(json!({ "role": "TRUST_LEAD", "trust": trust_id })).await;
     let lead = w.issuer.sign("google-1138", Some("Trust Lead"));
     w.redeem(&lead, &code).await.ok();
@@ -181,7 +210,10 @@ async fn invitations_are_scoped_checked_and_expire() {
     w.redeem(&late, &code).await.fails_with("CONFLICT");
     // Service tokens and anonymous callers do not redeem.
     w.redeem(&w.admin, &second).await.fails_with("CONFLICT");
-    w.app.gql(None, r#"mutation { redeemInvitation(code: "x") { id } }"#, json!({})).await.fails_with("UNAUTHENTICATED");
+    w.app
+        .gql(None, r#"mutation { redeemInvitation(code: "x") { id } }"#, json!({}))
+        .await
+        .fails_with("UNAUTHENTICATED");
     // An untrusted issuer's token is refused outright.
     let stranger = TestIssuer::start().await.sign("x", None);
     w.app.gql(Some(&stranger), "{ me { role } }", json!({})).await.fails_with("UNAUTHENTICATED");

@@ -116,7 +116,10 @@ pub async fn pinned_for_school(
         .all(db)
         .await?;
     if pins.is_empty() {
-        return Err(ApiError::invalid("framework", format!("the school's partnership does not use {slug:?}")));
+        return Err(ApiError::invalid(
+            "framework",
+            format!("the school's partnership does not use {slug:?}"),
+        ));
     }
     let Some(version) = pins.into_iter().flatten().max() else { return latest(db, slug).await };
     framework::Entity::find()

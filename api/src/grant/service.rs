@@ -5,8 +5,8 @@ use chrono::{Duration, Utc};
 use entity::{access_grant, partnership_school, school, trust};
 use rand::RngCore;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -97,7 +97,11 @@ impl GrantService {
 
     /// A city admin invites someone to a role in its partnership. Returns the grant and the
     /// code, which is shown this once and stored only as a hash.
-    pub async fn invite(&self, actor: &Actor, new: NewInvitation) -> ApiResult<(access_grant::Model, String)> {
+    pub async fn invite(
+        &self,
+        actor: &Actor,
+        new: NewInvitation,
+    ) -> ApiResult<(access_grant::Model, String)> {
         let partnership = actor.admin_of()?;
         self.invite_into(partnership, &Who::from(actor), new).await
     }
@@ -122,7 +126,9 @@ impl GrantService {
                     .filter(partnership_school::Column::PartnershipId.eq(partnership))
                     .one(&txn)
                     .await?
-                    .ok_or_else(|| ApiError::NotFound(format!("school with URN {urn} in your partnership")))?;
+                    .ok_or_else(|| {
+                        ApiError::NotFound(format!("school with URN {urn} in your partnership"))
+                    })?;
                 (Some(school.id), None, format!(" of school {urn}"))
             }
             (Role::TrustLead, None, Some(id)) => {
@@ -144,7 +150,10 @@ impl GrantService {
             }
             (_, None, None) => (None, None, String::new()),
             (_, _, _) => {
-                return Err(ApiError::invalid("role", "only school and trust leads' invitations name a school or trust"));
+                return Err(ApiError::invalid(
+                    "role",
+                    "only school and trust leads' invitations name a school or trust",
+                ));
             }
         };
         let code = new_code();
@@ -168,7 +177,8 @@ impl GrantService {
         }
         .insert(&txn)
         .await?;
-        let summary = format!("invited a {}{scope}; the invitation expires in {days} days", role_name(new.role));
+        let summary =
+            format!("invited a {}{scope}; the invitation expires in {days} days", role_name(new.role));
         audit::record(&txn, partnership, who, "grant.invite", summary).await?;
         txn.commit().await?;
         tracing::info!(grant.id = %grant.id, role = %grant.role, "invitation created");
@@ -231,7 +241,11 @@ impl GrantService {
     }
 
     /// The live grant of a person, if any (read on every request that carries their token).
-    pub async fn live_for(db: &DatabaseConnection, issuer: &str, subject: &str) -> ApiResult<Option<access_grant::Model>> {
+    pub async fn live_for(
+        db: &DatabaseConnection,
+        issuer: &str,
+        subject: &str,
+    ) -> ApiResult<Option<access_grant::Model>> {
         Ok(access_grant::Entity::find()
             .filter(access_grant::Column::Issuer.eq(issuer))
             .filter(access_grant::Column::Subject.eq(subject))
@@ -255,11 +269,14 @@ impl GrantService {
         if let Some(c) = &page.after {
             let at = chrono::DateTime::parse_from_rfc3339(&c.name)
                 .map_err(|_| ApiError::invalid("after", "not a cursor this API issued"))?;
-            let id = Uuid::parse_str(&c.tie).map_err(|_| ApiError::invalid("after", "not a cursor this API issued"))?;
+            let id = Uuid::parse_str(&c.tie)
+                .map_err(|_| ApiError::invalid("after", "not a cursor this API issued"))?;
             q = q.filter(
-                Condition::any()
-                    .add(access_grant::Column::CreatedAt.lt(at))
-                    .add(Condition::all().add(access_grant::Column::CreatedAt.eq(at)).add(access_grant::Column::Id.lt(id))),
+                Condition::any().add(access_grant::Column::CreatedAt.lt(at)).add(
+                    Condition::all()
+                        .add(access_grant::Column::CreatedAt.eq(at))
+                        .add(access_grant::Column::Id.lt(id)),
+                ),
             );
         }
         let rows = q

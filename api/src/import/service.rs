@@ -5,8 +5,8 @@ use std::collections::{HashMap, HashSet};
 
 use entity::{local_authority, partnership, partnership_school, school, trust};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
-    Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -246,7 +246,8 @@ async fn upsert_trusts(
         for t in
             trust::Entity::find().filter(trust::Column::GroupUid.is_in(chunk.iter().copied())).all(db).await?
         {
-            if !frozen.trusts.contains(&t.group_uid) && wanted.get(t.group_uid.as_str()).is_some_and(|n| *n != t.name)
+            if !frozen.trusts.contains(&t.group_uid)
+                && wanted.get(t.group_uid.as_str()).is_some_and(|n| *n != t.name)
             {
                 let mut row: trust::ActiveModel = t.clone().into();
                 row.name = Set(wanted[t.group_uid.as_str()].to_owned());

@@ -298,7 +298,9 @@ async fn usable_trust(db: &impl ConnectionTrait, id: Uuid, partnership: Uuid) ->
 /// The id of the LA with `code`, inserting it when new. An existing LA keeps its name: LAs are
 /// shared by every partnership in them, and only the operator's GIAS import renames one.
 pub async fn local_authority_id(db: &impl ConnectionTrait, code: &str, name: &str) -> ApiResult<Uuid> {
-    if let Some(la) = local_authority::Entity::find().filter(local_authority::Column::Code.eq(code)).one(db).await? {
+    if let Some(la) =
+        local_authority::Entity::find().filter(local_authority::Column::Code.eq(code)).one(db).await?
+    {
         return Ok(la.id);
     }
     let la = local_authority::ActiveModel {
