@@ -5,6 +5,7 @@ pub mod access;
 pub mod audit;
 pub mod auth;
 pub mod certification;
+pub mod cli;
 pub mod cohort;
 pub mod config;
 pub mod db;
