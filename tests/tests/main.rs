@@ -18,3 +18,4 @@ mod schema;
 mod seed;
 mod subscriptions;
 mod tenancy;
+mod walkthrough;
