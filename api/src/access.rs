@@ -1,3 +1,7 @@
+//! The one authorization module: which partnerships a viewer reads, who administers one, the
+//! role guards, how far a caller reads a school (below), and which partnership holds a
+//! registry row (tenancy, at the end). `auth` says who is asking; this says what they may do.
+//!
 //! How far a signed-in caller reads a school's certification journeys and AI policy: in full
 //! (drafts: ratings, notes, evidence, feedback, history) or the summary only (stages,
 //! awarded certificates, policy status). Whether the caller sees the school at all is the
@@ -9,16 +13,68 @@
 
 use std::collections::{HashMap, HashSet};
 
-use async_graphql::{Context, dataloader::Loader};
+use async_graphql::{Context, ErrorExtensions, Guard, dataloader::Loader};
 use entity::{mentorship_pairing as pairing, partnership_school, school, trust};
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
 use crate::{
-    auth::{Role, Scope, Viewer},
+    auth::{Actor, Role, Scope, Viewer},
     error::{ApiError, ApiResult},
     loaders::load_one,
 };
+
+impl Viewer {
+    /// Partnerships whose registry this viewer may read; empty unless signed in with a role.
+    pub fn partnerships(&self) -> &[Uuid] {
+        match self {
+            Self::Signed(actor) => &actor.partnerships,
+            Self::Anonymous | Self::Unbound(_) => &[],
+        }
+    }
+
+    pub fn can_read_partnership(&self, id: Uuid) -> bool {
+        self.partnerships().contains(&id)
+    }
+
+    /// NOT_FOUND unless the viewer reads partnership `id`: another partnership's rows do not
+    /// exist for it.
+    pub fn require_partnership(&self, id: Uuid) -> ApiResult<()> {
+        if self.can_read_partnership(id) { Ok(()) } else { Err(ApiError::NotFound("partnership".into())) }
+    }
+}
+
+impl Actor {
+    /// A city admin's partnership, or FORBIDDEN for every other role.
+    pub fn admin_of(&self) -> ApiResult<Uuid> {
+        match (self.role, self.scope) {
+            (Role::CityAdmin, Scope::Partnership(id)) => Ok(id),
+            _ => Err(ApiError::Forbidden("change the registry: that needs the city-admin role")),
+        }
+    }
+}
+
+/// Lets a field through only for the listed roles.
+pub struct RoleGuard(pub &'static [Role]);
+
+impl Guard for RoleGuard {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        match ctx.data::<Viewer>()? {
+            Viewer::Signed(actor) if self.0.contains(&actor.role) => Ok(()),
+            Viewer::Signed(_) => Err(ApiError::Forbidden("do this with your role").extend()),
+            viewer => Err(viewer.actor().map(|_| ()).unwrap_err().extend()),
+        }
+    }
+}
+
+/// Lets any signed-in caller through; anonymous callers get UNAUTHENTICATED.
+pub struct SignedIn;
+
+impl Guard for SignedIn {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        ctx.data::<Viewer>()?.actor().map(|_| ()).map_err(|e| e.extend())
+    }
+}
 
 /// What the caller reads of one school's journeys.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

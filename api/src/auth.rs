@@ -3,7 +3,6 @@
 use std::{fmt, path::Path};
 
 use anyhow::Context as _;
-use async_graphql::{Context, ErrorExtensions, Guard};
 use entity::{access_grant, partnership, partnership_school, school, trust};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
@@ -268,18 +267,6 @@ impl Viewer {
             )),
         }
     }
-
-    /// Partnerships whose registry this viewer may read; empty unless signed in with a role.
-    pub fn partnerships(&self) -> &[Uuid] {
-        match self {
-            Self::Signed(actor) => &actor.partnerships,
-            Self::Anonymous | Self::Unbound(_) => &[],
-        }
-    }
-
-    pub fn can_read_partnership(&self, id: Uuid) -> bool {
-        self.partnerships().contains(&id)
-    }
 }
 
 impl Actor {
@@ -369,36 +356,6 @@ impl Actor {
             partnerships: vec![grant.partnership_id],
             grant: Some(grant.id),
         })
-    }
-
-    /// A city admin's partnership, or FORBIDDEN for every other role.
-    pub fn admin_of(&self) -> ApiResult<Uuid> {
-        match (self.role, self.scope) {
-            (Role::CityAdmin, Scope::Partnership(id)) => Ok(id),
-            _ => Err(ApiError::Forbidden("change the registry: that needs the city-admin role")),
-        }
-    }
-}
-
-/// Lets a field through only for the listed roles.
-pub struct RoleGuard(pub &'static [Role]);
-
-impl Guard for RoleGuard {
-    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
-        match ctx.data::<Viewer>()? {
-            Viewer::Signed(actor) if self.0.contains(&actor.role) => Ok(()),
-            Viewer::Signed(_) => Err(ApiError::Forbidden("do this with your role").extend()),
-            viewer => Err(viewer.actor().map(|_| ()).unwrap_err().extend()),
-        }
-    }
-}
-
-/// Lets any signed-in caller through; anonymous callers get UNAUTHENTICATED.
-pub struct SignedIn;
-
-impl Guard for SignedIn {
-    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
-        ctx.data::<Viewer>()?.actor().map(|_| ()).map_err(|e| e.extend())
     }
 }
 

@@ -124,7 +124,7 @@ pub async fn execute(
             let db = db()?;
             let jwt = config.jwt()?;
             if serve.demo {
-                seed::demo(&db).await.context("loading the demo data")?;
+                seed::demo(db).await.context("loading the demo data")?;
             }
             let app = crate::router(AppState::new(db.clone(), jwt).with_oidc(config.oidc()?));
             let listener = tokio::net::TcpListener::bind(serve.bind)
@@ -140,14 +140,14 @@ pub async fn execute(
         Command::Seed { demo, synthetic, rng_seed } => {
             let db = db()?;
             if demo {
-                let loaded = seed::demo(&db).await?;
+                let loaded = seed::demo(db).await?;
                 eprintln!(
                     "{}",
                     if loaded { "demo partnership loaded" } else { "demo partnership already present" }
                 );
             } else if let Some(n) = synthetic {
                 let started = std::time::Instant::now();
-                let spec = seed::synthetic(&db, n, rng_seed).await?;
+                let spec = seed::synthetic(db, n, rng_seed).await?;
                 eprintln!(
                     "loaded {} schools, {} trusts, {} partnerships in {:.1}s",
                     spec.schools,
@@ -176,18 +176,18 @@ pub async fn execute(
         }
         Command::Partnership { command } => {
             let db = db()?;
-            crate::partnership::cli::run(&db, command).await?;
+            crate::partnership::cli::run(db, command).await?;
         }
         Command::Grant(args) => {
             let db = db()?;
-            crate::grant::cli::run(&db, args).await?;
+            crate::grant::cli::run(db, args).await?;
         }
         Command::LoadFramework { file } => {
             let db = db()?;
             let source =
                 std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let loaded =
-                crate::framework::service::load(&db, &source).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                crate::framework::service::load(db, &source).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             let f = &loaded.framework;
             eprintln!(
                 "{} {} version {} ({})",

@@ -18,7 +18,8 @@ use super::{
 };
 use crate::{
     access::require_full,
-    auth::{Role, RoleGuard, SignedIn, Viewer},
+    access::{RoleGuard, SignedIn},
+    auth::{Role, Viewer},
     error::{ApiError, Extend},
     events::{self, EventBus, StageEvent},
     framework::{

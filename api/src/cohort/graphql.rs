@@ -6,7 +6,8 @@ use entity::cohort;
 
 use super::{CohortService, service::CohortFields};
 use crate::{
-    auth::{Role, RoleGuard, SignedIn, Viewer},
+    access::{RoleGuard, SignedIn},
+    auth::{Role, Viewer},
     error::{ApiError, Extend},
     ids::{self, global_id},
     loaders::load_one,

@@ -57,9 +57,7 @@ impl CohortService {
 
     pub async fn list(&self, viewer: &Viewer, partnership: Uuid) -> ApiResult<Vec<cohort::Model>> {
         viewer.actor()?;
-        if !viewer.can_read_partnership(partnership) {
-            return Err(ApiError::NotFound("partnership".into()));
-        }
+        viewer.require_partnership(partnership)?;
         Ok(cohort::Entity::find()
             .filter(cohort::Column::PartnershipId.eq(partnership))
             .order_by_asc(cohort::Column::Ordinal)

@@ -12,7 +12,8 @@ use super::{
     service::{GrantStatus, NewInvitation, cursor_of, role_of, status},
 };
 use crate::{
-    auth::{Role, RoleGuard, Viewer},
+    access::RoleGuard,
+    auth::{Role, Viewer},
     error::{ApiError, Extend},
     ids::{self, Page, global_id},
     loaders::load_one,

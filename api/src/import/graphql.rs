@@ -4,7 +4,8 @@ use async_graphql::{Context, Object, Result};
 
 use super::{ImportReport, ImportService, gias};
 use crate::{
-    auth::{Role, RoleGuard, Viewer},
+    access::RoleGuard,
+    auth::{Role, Viewer},
     error::Extend,
 };
 

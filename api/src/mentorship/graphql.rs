@@ -9,7 +9,8 @@ use entity::{certification, mentorship_pairing as pairing};
 
 use super::{MentorshipService, service::NewPairing, view};
 use crate::{
-    auth::{Role, RoleGuard, Viewer},
+    access::RoleGuard,
+    auth::{Role, Viewer},
     certification::{
         Certification, CertificationStage,
         graphql::AreaProgress,

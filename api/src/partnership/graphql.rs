@@ -15,7 +15,8 @@ use super::{
     service::{PartnershipPatch, audit_cursor_of, la_codes_of},
 };
 use crate::{
-    auth::{Role, RoleGuard, SignedIn, Viewer},
+    access::{RoleGuard, SignedIn},
+    auth::{Role, Viewer},
     certification::service::today,
     cohort::{
         Cohort,

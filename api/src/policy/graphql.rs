@@ -14,8 +14,8 @@ use super::{
     },
 };
 use crate::{
-    access::{self, Reach},
-    auth::{Role, RoleGuard, Viewer},
+    access::{self, Reach, RoleGuard},
+    auth::{Role, Viewer},
     error::{ApiError, Extend},
     loaders::load_one,
     scalars::Date,

@@ -17,7 +17,8 @@ use super::service::{
     self, Facts, Filter, Interval, ProgressStage, RiskKind, Slice, Status, Subset, Summary,
 };
 use crate::{
-    auth::{SignedIn, Viewer},
+    access::SignedIn,
+    auth::Viewer,
     certification::service::today,
     cohort::Cohort,
     error::{ApiError, Extend},
@@ -332,9 +333,7 @@ impl ProgressQuery {
         after: Option<i32>,
     ) -> Result<Vec<AtRisk>> {
         let id = ids::parse(&partnership, "Partnership").extend()?;
-        if !ctx.data::<Viewer>()?.can_read_partnership(id) {
-            return Err(ApiError::NotFound("partnership".into()).into_gql());
-        }
+        ctx.data::<Viewer>()?.require_partnership(id).extend()?;
         let first = page_size(first).extend()?;
         let facts = facts(ctx, id).await?;
         let day = as_of.map_or_else(today, |d| d.0);
@@ -383,9 +382,7 @@ impl ProgressSubscription {
         let received = ctx.data::<EventBus>()?.subscribe();
         let viewer = ctx.data::<Viewer>()?;
         let id = ids::parse(&partnership, "Partnership").extend()?;
-        if !viewer.can_read_partnership(id) {
-            return Err(ApiError::NotFound("partnership".into()).into_gql());
-        }
+        viewer.require_partnership(id).extend()?;
         let p = ctx.data::<PartnershipService>()?.by_id(viewer, id).await.extend()?;
         let service = ctx.data::<ProgressService>()?.clone();
         Ok(futures::stream::unfold(received, move |mut events| {

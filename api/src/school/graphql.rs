@@ -12,7 +12,8 @@ use super::{
     service::cursor_of,
 };
 use crate::{
-    auth::{Role, RoleGuard, SignedIn, Viewer},
+    access::{RoleGuard, SignedIn},
+    auth::{Role, Viewer},
     certification::{
         Certification,
         loader::{JourneyLoader, JourneysOfSchool},

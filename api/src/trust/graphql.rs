@@ -11,7 +11,8 @@ use super::{
     service::{NewTrust, TrustPatch, cursor_of},
 };
 use crate::{
-    auth::{Role, RoleGuard, SignedIn, Viewer},
+    access::{RoleGuard, SignedIn},
+    auth::{Role, Viewer},
     error::{ApiError, Extend},
     ids::{self, Page, global_id},
     progress::{Progress, graphql::progress_of, service::Subset},
@@ -70,9 +71,7 @@ impl Trust {
                 return Err(ApiError::invalid("partnership", "name one: you see more than one").into_gql());
             }
         };
-        if !viewer.can_read_partnership(partnership) {
-            return Err(ApiError::NotFound("partnership".into()).into_gql());
-        }
+        viewer.require_partnership(partnership).extend()?;
         progress_of(ctx, partnership, Subset::Trust(self.0.id), as_of).await
     }
 }
