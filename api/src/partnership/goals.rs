@@ -103,17 +103,19 @@ impl Outcome {
 /// The outcome of a goal with `deadline` as of `as_of`, worked out from the facts in memory.
 /// The schools are the partnership's open members as the registry holds them now.
 pub fn outcome(facts: &Facts, deadline: NaiveDate, as_of: NaiveDate) -> Outcome {
+    // Until the deadline passes, the outcome is the outcome so far: judged on `as_of`.
+    let judged = deadline.min(as_of);
     let mut certified_by_deadline = 0;
     let mut missed = Vec::new();
     for s in &facts.schools {
-        if s.certified_on(deadline) {
+        if s.certified_on(judged) {
             certified_by_deadline += 1;
             continue;
         }
         missed.push(Missed {
             school: s.school.clone(),
-            certified_on: s.certificate_on(as_of).map(|c| c.awarded_on),
-            stage_on_deadline: facts.status(s, deadline).stage,
+            certified_on: s.certificate_on(as_of).filter(|_| as_of > deadline).map(|c| c.awarded_on),
+            stage_on_deadline: facts.status(s, judged).stage,
         });
     }
     Outcome { deadline, as_of, total: facts.schools.len(), certified_by_deadline, missed }

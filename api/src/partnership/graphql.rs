@@ -239,15 +239,16 @@ impl GoalOutcome {
     async fn total_schools(&self) -> i32 {
         count(self.0.total)
     }
-    /// Schools that counted as certified on the deadline.
+    /// Schools that counted as certified on the deadline (on `asOf` while it is still ahead).
     async fn certified_by_deadline(&self) -> i32 {
         count(self.0.certified_by_deadline)
     }
-    /// Schools that did not count as certified on the deadline.
+    /// Schools that did not count as certified on the deadline (not yet, while it is ahead).
     async fn missed_count(&self) -> i32 {
         count(self.0.missed.len())
     }
-    /// Of the schools that missed the deadline, how many count as certified on `asOf`.
+    /// Of the schools that missed the deadline, how many count as certified on `asOf`; 0
+    /// while the deadline is still ahead.
     async fn certified_since(&self) -> i32 {
         count(self.0.certified_since())
     }
