@@ -54,6 +54,8 @@ struct World {
     j1: Journey,
     j2: Journey,
     j3: Journey,
+    /// An open invitation of A (a school lead of SA1), by global id.
+    grant: Value,
 }
 
 impl World {
@@ -63,6 +65,7 @@ impl World {
         let mut m: Vec<String> = vec!["alpha".into(), "91000".into(), "71000".into()];
         m.extend(self.j1.certificate.iter().cloned());
         m.extend(self.a_ids().into_iter().filter_map(|(_, id)| id.as_str().map(str::to_owned)));
+        m.extend(self.grant.as_str().map(str::to_owned));
         m.into_iter().map(|s| s.to_lowercase()).collect()
     }
 
@@ -132,7 +135,11 @@ async fn world(app: &TestApp) -> World {
     let j2 = journey(app, ALPHA, 910002, "Alpha", Upto::GatheringEvidence).await;
     let j3 = journey(app, ALPHA, 910003, "Alpha", Upto::Submitted).await;
     journey(app, BETA, 920001, "Beta", Upto::GatheringEvidence).await;
-    let w = World { pa, pb, ta, ta2, tb, sa, ca1, ca2, cb, pairing, j1, j2, j3 };
+    let invite =
+        "mutation { createInvitation(input: { role: SCHOOL_LEAD, schoolUrn: 910001 }) { grant { id } } }";
+    let grant =
+        app.gql(Some(&a_admin), invite, json!({})).await.ok()["createInvitation"]["grant"]["id"].clone();
+    let w = World { pa, pb, ta, ta2, tb, sa, ca1, ca2, cb, pairing, j1, j2, j3, grant };
 
     // The fixtures are sound: A's own roles read all of it (these are not tenancy cases).
     let q = "{ school(urn: 910002) { name certifications { evidence { title } selfAssessment { ratings { note } } } mentors { mentor { urn } } } cert: school(urn: 910001) { certifications { certificate { number } } aiPolicy { roles { title } } } }";
@@ -511,6 +518,11 @@ async fn partnership_b_reads_nothing_of_partnership_a() {
         ),
         ("trusts", "{ trusts(first: 100) { totalCount nodes { name groupUid } } }", json!({})),
         ("partnerships", "{ partnerships { slug name cohorts { name } } }", json!({})),
+        (
+            "grants",
+            "{ grants(first: 100, includeRevoked: true) { edges { node { id school { urn } } } } }",
+            json!({}),
+        ),
         (
             "reviewQueue",
             "{ reviewQueue(first: 100, includeClaimed: true) { nodes { id school { urn } } } }",

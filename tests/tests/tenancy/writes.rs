@@ -63,6 +63,19 @@ async fn partnership_b_changes_nothing_of_partnership_a() {
         format!("{pa:?}"),
     );
 
+    // updatePartnership names no partnership: it can only ever change the caller's own.
+    let q = "mutation { updatePartnership(input: { name: \"Beta Partnership Renamed\", deadline: \"2028-07-31\", deadlineReason: \"control\" }) { name } }";
+    f.control(
+        "B city admin changes B's own settings and goal".into(),
+        &app.gql(Some(admin), q, json!({})).await,
+    );
+    let pa = partnership::Entity::find_by_id(w.pa.id).one(&app.db).await.expect("read").expect("A");
+    f.check(
+        "updatePartnership by B leaves A's name and deadline".into(),
+        (pa.name.as_str(), pa.deadline.to_string().as_str()) == ("Alpha Partnership", "2027-07-31"),
+        format!("{pa:?}"),
+    );
+
     let before = snapshot(&app).await;
     let (ta, ta2) = (gid("Trust", w.ta.id), w.ta2.clone());
     let (ca1, ca2, cb) = (gid("Cohort", w.ca1.id), gid("Cohort", w.ca2.id), gid("Cohort", w.cb.id));
@@ -194,6 +207,30 @@ async fn partnership_b_changes_nothing_of_partnership_a() {
             "decideReview(SA3's submitted journey)",
             "mutation($id: ID!) { decideReview(certification: $id, input: { outcome: CERTIFIED, level: \"EXPLORER\" }) { stage } }",
             json!({ "id": j3 }),
+            REFUSED,
+        ),
+        (
+            "revokeGrant(A's invitation)",
+            "mutation($id: ID!) { revokeGrant(id: $id) { status } }",
+            json!({ "id": w.grant }),
+            REFUSED,
+        ),
+        (
+            "createInvitation(school lead of A's 910001)",
+            "mutation { createInvitation(input: { role: SCHOOL_LEAD, schoolUrn: 910001 }) { code } }",
+            json!({}),
+            REFUSED,
+        ),
+        (
+            "createInvitation(trust lead of A's TA)",
+            "mutation($t: ID) { createInvitation(input: { role: TRUST_LEAD, trust: $t }) { code } }",
+            json!({ "t": ta }),
+            REFUSED,
+        ),
+        (
+            "createInvitation(trust lead of A's TA2)",
+            "mutation($t: ID) { createInvitation(input: { role: TRUST_LEAD, trust: $t }) { code } }",
+            json!({ "t": ta2 }),
             REFUSED,
         ),
         (
