@@ -126,12 +126,13 @@ pub async fn execute(
             if serve.demo {
                 seed::demo(db).await.context("loading the demo data")?;
             }
-            let app = crate::router(AppState::new(db.clone(), jwt).with_oidc(config.oidc()?));
+            let state = AppState::new(db.clone(), jwt).with_oidc(config.oidc()?);
             let listener = tokio::net::TcpListener::bind(serve.bind)
                 .await
                 .with_context(|| format!("cannot listen on {}", serve.bind))?;
             tracing::info!("serving GraphQL on http://{}/graphql", serve.bind);
-            axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
+            let grace = std::time::Duration::from_secs(serve.shutdown_grace_secs);
+            crate::serve::serve_until(listener, state, crate::serve::signal(), grace).await?;
         }
         Command::Migrate => {
             db()?;
@@ -221,9 +222,4 @@ fn report_json(r: &crate::import::ImportReport) -> serde_json::Value {
         "trustsCreated": r.trusts_created, "trustsUpdated": r.trusts_updated,
         "localAuthoritiesCreated": r.local_authorities_created, "membersAdded": r.members_added,
     })
-}
-
-async fn shutdown() {
-    let _ = tokio::signal::ctrl_c().await;
-    tracing::info!("shutting down");
 }

@@ -94,6 +94,9 @@ pub struct ServeConfig {
     /// Load the synthetic demo partnership first, if the database does not have it yet.
     #[arg(long)]
     pub demo: bool,
+    /// On SIGTERM or SIGINT, how long requests in flight may take to finish.
+    #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 20)]
+    pub shutdown_grace_secs: u64,
 }
 
 impl Config {

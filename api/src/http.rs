@@ -51,6 +51,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql))
         .route("/health", get(health))
+        .route("/health/live", get(live))
+        .route("/health/ready", get(health))
         .route("/reports/schools.csv", get(crate::progress::export::schools_csv))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
@@ -101,7 +103,8 @@ async fn serve_socket(
     let (mut ws_sink, stream) = socket.split();
     // The connection's viewer, once connection_init has settled it: the grant watchdog reads it.
     let settled = Arc::new(OnceLock::new());
-    let revoked = {
+    let state_shutdown = state.shutdown.clone();
+    let closed_with = {
         let (tx, mut rx) = futures::channel::mpsc::channel::<Message>(16);
         let mut messages = ErrorMessages::default();
         let sink = tx.with_flat_map(move |m| futures::stream::iter(messages.rewrite(m).map(Ok)));
@@ -118,14 +121,19 @@ async fn serve_socket(
                 }
             }
         };
+        let mut stopping = state_shutdown.subscribe();
         tokio::select! {
-            _ = async { tokio::join!(serve, forward) } => false,
-            () = grant_revoked(db, settled, every) => true,
+            _ = async { tokio::join!(serve, forward) } => None,
+            () = grant_revoked(db, settled, every) => {
+                tracing::info!("closing a WebSocket whose access grant was revoked");
+                Some(CloseFrame { code: 4403, reason: "Forbidden: access grant revoked".into() })
+            }
+            _ = stopping.wait_for(|stopping| *stopping) => {
+                Some(CloseFrame { code: 1001, reason: "the server is shutting down".into() })
+            }
         }
     };
-    if revoked {
-        tracing::info!("closing a WebSocket whose access grant was revoked");
-        let frame = CloseFrame { code: 4403, reason: "Forbidden: access grant revoked".into() };
+    if let Some(frame) = closed_with {
         let _ = ws_sink.send(Message::Close(Some(frame))).await;
     }
 }
@@ -258,14 +266,27 @@ impl ErrorMessages {
     }
 }
 
+/// The process is up and answering (no database call): for a liveness probe.
+async fn live() -> &'static str {
+    "ok"
+}
+
+/// Ready for traffic: the database answers and every migration is applied (`/health` and
+/// `/health/ready`).
 async fn health(State(state): State<AppState>) -> impl IntoResponse {
-    match state.db.ping().await {
-        Ok(()) => (StatusCode::OK, "ok"),
+    use migration::MigratorTrait as _;
+    match migration::Migrator::get_pending_migrations(&state.db).await {
+        Ok(pending) if pending.is_empty() => {}
+        Ok(pending) => {
+            tracing::warn!(pending = pending.len(), "not ready: migrations pending");
+            return (StatusCode::SERVICE_UNAVAILABLE, "migrations pending");
+        }
         Err(e) => {
             tracing::error!(error = %e, "health check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+            return (StatusCode::SERVICE_UNAVAILABLE, "database unavailable");
         }
     }
+    (StatusCode::OK, "ok")
 }
 
 async fn graphql(

@@ -26,6 +26,7 @@ pub mod progress;
 pub mod scalars;
 pub mod school;
 pub mod seed;
+pub mod serve;
 pub mod trust;
 pub mod validate;
 
@@ -43,6 +44,8 @@ pub struct AppState {
     pub oidc: oidc::Oidc,
     /// How often an open WebSocket checks that its access grant still stands.
     pub grant_recheck: std::time::Duration,
+    /// Set to true when the server starts shutting down: open WebSockets then close.
+    pub shutdown: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
     pub schema: ApiSchema,
     /// Stage changes, live: one bus per instance, shared by the schema and the WebSocket side.
     pub events: events::EventBus,
@@ -53,7 +56,8 @@ impl AppState {
         let events = events::EventBus::new(&db);
         let schema = build_schema(&db, &events);
         let oidc = oidc::Oidc::new(Vec::new(), String::new());
-        Self { db, jwt, oidc, grant_recheck: std::time::Duration::from_secs(5), schema, events }
+        let shutdown = std::sync::Arc::new(tokio::sync::watch::channel(false).0);
+        Self { db, jwt, oidc, grant_recheck: std::time::Duration::from_secs(5), shutdown, schema, events }
     }
 
     /// Trusts these identity providers' tokens too.

@@ -16,6 +16,7 @@ mod progress;
 mod registry;
 mod schema;
 mod seed;
+mod shutdown;
 mod subscriptions;
 mod tenancy;
 mod walkthrough;
