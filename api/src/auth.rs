@@ -57,8 +57,41 @@ pub struct Claims {
     pub name: Option<String>,
     pub exp: i64,
     pub iat: i64,
+    /// Not before: when present, the token is refused until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
     pub iss: String,
-    pub aud: String,
+    pub aud: Audience,
+}
+
+/// The `aud` claim: RFC 7519 allows one string or an array of them. We sign a string; we
+/// accept an array that holds our audience (jsonwebtoken checks which, this only reads it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// The longest `sub` a service token may carry, in characters.
+pub const MAX_SUBJECT: usize = 255;
+/// The longest display name (`name`) a service token may carry, in characters.
+pub const MAX_NAME: usize = 200;
+/// Seconds of clock difference forgiven on `exp`, `nbf` and `iat`.
+pub const LEEWAY_SECS: u64 = 30;
+/// How long a service token may live (`exp - iat`) unless configured otherwise.
+pub const DEFAULT_MAX_LIFETIME_HOURS: u32 = 24;
+
+/// Why a service token was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// Signature, algorithm, `exp`, `nbf`, `iss`, `aud` or the claims' shape.
+    #[error(transparent)]
+    Jwt(#[from] jsonwebtoken::errors::Error),
+    /// A claim that verified but breaks one of our own rules; the text says which, for the
+    /// caller.
+    #[error("{0}")]
+    Claim(&'static str),
 }
 
 /// Verifies tokens (and, with a secret or private key, signs them for the `token` command).
@@ -69,6 +102,8 @@ pub struct Jwt {
     validation: Validation,
     issuer: String,
     audience: String,
+    /// The longest `exp - iat` accepted, and signed, in seconds.
+    max_lifetime: i64,
 }
 
 impl fmt::Debug for Jwt {
@@ -77,6 +112,7 @@ impl fmt::Debug for Jwt {
             .field("algorithm", &self.validation.algorithms)
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
+            .field("max_lifetime_secs", &self.max_lifetime)
             .finish_non_exhaustive()
     }
 }
@@ -117,22 +153,69 @@ impl Jwt {
     ) -> Self {
         let mut validation = Validation::new(alg);
         validation.set_issuer(&[issuer]);
+        // Checked against a string `aud` or against each entry of an array.
         validation.set_audience(&[audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        validation.leeway = 30;
-        Self { decoding, encoding, validation, issuer: issuer.to_owned(), audience: audience.to_owned() }
+        validation.validate_nbf = true;
+        validation.leeway = LEEWAY_SECS;
+        Self {
+            decoding,
+            encoding,
+            validation,
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+            max_lifetime: i64::from(DEFAULT_MAX_LIFETIME_HOURS) * 3600,
+        }
     }
 
-    pub fn verify(&self, token: &str) -> Result<Claims, jsonwebtoken::errors::Error> {
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map(|d| d.claims)
+    /// This verifier, accepting (and signing) tokens that live at most `hours`
+    /// (`JWT_MAX_LIFETIME_HOURS`).
+    #[must_use]
+    pub fn with_max_lifetime_hours(mut self, hours: u32) -> Self {
+        self.max_lifetime = i64::from(hours) * 3600;
+        self
     }
 
-    /// Signs a token for `who`, valid for `ttl` from now.
+    /// Checks a service token: signature and algorithm, `iss`, `aud` (a string, or an array
+    /// holding ours), `exp` and `nbf` with `LEEWAY_SECS` of clock skew; then our own rules:
+    /// `iat` not in the future, a lifetime (`exp - iat`) within the configured maximum, a
+    /// `sub` of 1 to `MAX_SUBJECT` characters and a `name` of at most `MAX_NAME`, neither
+    /// with control characters.
+    pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)?.claims;
+        let now = chrono::Utc::now().timestamp();
+        let leeway = LEEWAY_SECS as i64;
+        if claims.iat > now.saturating_add(leeway) {
+            return Err(TokenError::Claim("the token is not valid yet"));
+        }
+        if claims.exp.saturating_sub(claims.iat) > self.max_lifetime {
+            return Err(TokenError::Claim("the token lives longer than this service accepts"));
+        }
+        let sub_len = claims.sub.chars().count();
+        if sub_len == 0 || sub_len > MAX_SUBJECT || claims.sub.chars().any(char::is_control) {
+            return Err(TokenError::Claim("the token's subject is empty, too long or not text"));
+        }
+        if let Some(name) = &claims.name
+            && (name.chars().count() > MAX_NAME || name.chars().any(char::is_control))
+        {
+            return Err(TokenError::Claim("the token's name is too long or not text"));
+        }
+        Ok(claims)
+    }
+
+    /// Signs a token for `who`, valid for `ttl` from now; a `ttl` beyond the maximum lifetime
+    /// is refused, as the token would be.
     pub fn sign(&self, who: TokenRequest, ttl: chrono::Duration) -> anyhow::Result<String> {
         let key = self
             .encoding
             .as_ref()
             .context("no signing key: set JWT_SECRET, or JWT_PRIVATE_KEY_FILE for RS256")?;
+        if ttl.num_seconds() > self.max_lifetime {
+            anyhow::bail!(
+                "a token may live at most {} hours (JWT_MAX_LIFETIME_HOURS): ask for fewer --hours",
+                self.max_lifetime / 3600
+            );
+        }
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             sub: who.sub,
@@ -143,8 +226,9 @@ impl Jwt {
             name: who.name,
             iat: now,
             exp: now + ttl.num_seconds(),
+            nbf: None,
             iss: self.issuer.clone(),
-            aud: self.audience.clone(),
+            aud: Audience::One(self.audience.clone()),
         };
         Ok(jsonwebtoken::encode(&Header::new(self.validation.algorithms[0]), &claims, key)?)
     }
@@ -196,6 +280,8 @@ pub struct Actor {
     pub partnerships: Vec<Uuid>,
     /// The access grant the caller acts with; None for service tokens (role in the claims).
     pub grant: Option<Uuid>,
+    /// When the caller's token expires (Unix seconds): a WebSocket opened with it closes then.
+    pub expires_at: Option<i64>,
 }
 
 /// Who is asking, worked out once per request (see `http::viewer`).
@@ -212,6 +298,7 @@ pub enum Viewer {
 #[derive(Deserialize)]
 struct Peek {
     iss: Option<String>,
+    exp: Option<i64>,
 }
 
 impl Viewer {
@@ -230,7 +317,8 @@ impl Viewer {
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map(|(_, token)| token.trim())
             .ok_or(ApiError::Unauthenticated("use `Authorization: Bearer <token>`"))?;
-        let issuer = jsonwebtoken::dangerous::insecure_decode_claims::<Peek>(token).ok().and_then(|p| p.iss);
+        let peek = jsonwebtoken::dangerous::insecure_decode_claims::<Peek>(token).ok();
+        let issuer = peek.as_ref().and_then(|p| p.iss.clone());
         if let Some(issuer) = issuer.filter(|iss| oidc.trusts(iss)) {
             let identity = oidc.verify(token).await.map_err(|e| {
                 tracing::info!(error = %e, issuer = %issuer, "rejected identity provider token");
@@ -239,18 +327,26 @@ impl Viewer {
                     _ => ApiError::Unauthenticated("the token is not valid"),
                 }
             })?;
+            // Verified just now, so its `exp` can be trusted.
+            let expires_at = peek.and_then(|p| p.exp);
             return match GrantService::live_for(db, &identity.issuer, &identity.subject).await? {
-                Some(grant) => Actor::from_grant(grant, identity).map(Self::Signed),
+                Some(grant) => Actor::from_grant(grant, identity, expires_at).map(Self::Signed),
                 None => Ok(Self::Unbound(identity)),
             };
         }
         let claims = jwt.verify(token).map_err(|e| {
             tracing::info!(error = %e, "rejected token");
-            match e.kind() {
-                jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
-                    ApiError::Unauthenticated("the token has expired")
-                }
-                _ => ApiError::Unauthenticated("the token is not valid"),
+            match e {
+                TokenError::Jwt(e) => match e.kind() {
+                    jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
+                        ApiError::Unauthenticated("the token has expired")
+                    }
+                    jsonwebtoken::errors::ErrorKind::ImmatureSignature => {
+                        ApiError::Unauthenticated("the token is not valid yet")
+                    }
+                    _ => ApiError::Unauthenticated("the token is not valid"),
+                },
+                TokenError::Claim(why) => ApiError::Unauthenticated(why),
             }
         })?;
         Actor::resolve(claims, db).await.map(Self::Signed)
@@ -329,6 +425,7 @@ impl Actor {
             }
         };
         Ok(Self {
+            expires_at: Some(claims.exp),
             subject: claims.sub,
             display_name: claims.name,
             role: claims.role,
@@ -339,7 +436,11 @@ impl Actor {
     }
 
     /// A person acting with an access grant: the grant's role, scoped to its partnership.
-    fn from_grant(grant: access_grant::Model, identity: Identity) -> ApiResult<Self> {
+    fn from_grant(
+        grant: access_grant::Model,
+        identity: Identity,
+        expires_at: Option<i64>,
+    ) -> ApiResult<Self> {
         let role: Role = grant.role.parse().map_err(|e: String| anyhow::anyhow!(e))?;
         let broken =
             || ApiError::from(anyhow::anyhow!("access grant {} has no scope for its role", grant.id));
@@ -355,6 +456,7 @@ impl Actor {
             scope,
             partnerships: vec![grant.partnership_id],
             grant: Some(grant.id),
+            expires_at,
         })
     }
 }

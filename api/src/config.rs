@@ -5,7 +5,10 @@ use std::{net::SocketAddr, path::PathBuf};
 use anyhow::{Context as _, bail};
 use clap::{Args, ValueEnum};
 
-use crate::auth::{Jwt, read_key};
+use crate::{
+    auth::{Jwt, read_key},
+    cost::Limits,
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Mode {
@@ -54,6 +57,46 @@ pub struct OidcConfig {
     pub audience: String,
 }
 
+/// Ceilings on every request (`crate::cost::Limits` says what each bounds; README "Configuration").
+#[derive(Clone, Debug, Args)]
+pub struct LimitsConfig {
+    /// Longest query text, in bytes (data travels in variables). Default 65536.
+    #[arg(
+        long,
+        env = "MAX_QUERY_BYTES",
+        default_value_t = Limits::default().max_query_bytes as u64,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub max_query_bytes: u64,
+    /// Most fields a query expands to, each fragment counted every time it is spread. Default 5000.
+    #[arg(
+        long,
+        env = "MAX_FIELDS",
+        default_value_t = Limits::default().max_fields,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub max_fields: u64,
+    /// Most aliases in a query. Default 100.
+    #[arg(long, env = "MAX_ALIASES", default_value_t = Limits::default().max_aliases)]
+    pub max_aliases: u64,
+    /// Highest cost of a query: its fields weighted by list sizes. Default 100000.
+    #[arg(
+        long,
+        env = "MAX_COST",
+        default_value_t = Limits::default().max_cost,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub max_cost: u64,
+    /// Largest request body on any route, in bytes. Default 8388608 (8 MiB).
+    #[arg(
+        long,
+        env = "MAX_BODY_BYTES",
+        default_value_t = Limits::default().max_body_bytes as u64,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub max_body_bytes: u64,
+}
+
 /// How tokens are verified (and minted by the `token` command).
 #[derive(Clone, Args)]
 pub struct JwtConfig {
@@ -72,6 +115,16 @@ pub struct JwtConfig {
     /// Expected `aud` claim.
     #[arg(long = "jwt-audience", global = true, env = "JWT_AUDIENCE", default_value = "partnership-api")]
     pub audience: String,
+    /// The longest a service token may live (`exp - iat`), in hours, 1 to 8760; `token` signs
+    /// no longer. Default 24.
+    #[arg(
+        long = "jwt-max-lifetime-hours",
+        global = true,
+        env = "JWT_MAX_LIFETIME_HOURS",
+        default_value_t = crate::auth::DEFAULT_MAX_LIFETIME_HOURS,
+        value_parser = clap::value_parser!(u32).range(1..=8760)
+    )]
+    pub max_lifetime_hours: u32,
 }
 
 impl std::fmt::Debug for JwtConfig {
@@ -81,6 +134,7 @@ impl std::fmt::Debug for JwtConfig {
             .field("public_key_file", &self.public_key_file)
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
+            .field("max_lifetime_hours", &self.max_lifetime_hours)
             .finish_non_exhaustive()
     }
 }
@@ -97,6 +151,8 @@ pub struct ServeConfig {
     /// On SIGTERM or SIGINT, how long requests in flight may take to finish.
     #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 20)]
     pub shutdown_grace_secs: u64,
+    #[command(flatten)]
+    pub limits: LimitsConfig,
 }
 
 impl Config {
@@ -109,7 +165,12 @@ impl Config {
     /// Builds the token verifier. In development a missing secret is created once, in a file
     /// beside the SQLite database (or the working folder), so `serve` and `token` agree.
     pub fn jwt(&self) -> anyhow::Result<Jwt> {
-        let JwtConfig { secret, public_key_file, private_key_file, issuer, audience } = &self.jwt;
+        Ok(self.jwt_verifier()?.with_max_lifetime_hours(self.jwt.max_lifetime_hours))
+    }
+
+    /// The verifier for the configured key, before the lifetime limit is applied.
+    fn jwt_verifier(&self) -> anyhow::Result<Jwt> {
+        let JwtConfig { secret, public_key_file, private_key_file, issuer, audience, .. } = &self.jwt;
         if let Some(public) = public_key_file {
             let private = private_key_file.as_deref().map(read_key).transpose()?;
             return Jwt::rs256(&read_key(public)?, private.as_deref(), issuer, audience);
@@ -161,6 +222,19 @@ fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> 
 }
 
 impl ServeConfig {
+    /// The request limits, from flags or the environment, else the defaults.
+    pub fn limits(&self) -> Limits {
+        let bytes = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+        let set = &self.limits;
+        Limits {
+            max_query_bytes: bytes(set.max_query_bytes),
+            max_fields: set.max_fields,
+            max_aliases: set.max_aliases,
+            max_cost: set.max_cost,
+            max_body_bytes: bytes(set.max_body_bytes),
+        }
+    }
+
     /// `serve`'s settings when no subcommand is given: BIND from the environment, no demo.
     pub fn default_from_env() -> Self {
         use clap::Parser;

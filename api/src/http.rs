@@ -33,28 +33,29 @@ use axum::{
 };
 use futures::{FutureExt, SinkExt, StreamExt, stream::BoxStream};
 use sea_orm::DatabaseConnection;
+use tower_http::limit::RequestBodyLimitLayer;
 
 use entity::access_grant;
 use sea_orm::EntityTrait;
 
-use crate::{
-    ApiSchema, AppState,
-    auth::{Actor, Viewer},
-    error::ApiError,
-    loaders,
-};
+use crate::{ApiSchema, AppState, auth::Viewer, error::ApiError, loaders};
 
-/// The largest request body accepted (an import's CSV travels in one).
+/// The largest request body accepted by default (an import's CSV travels in one); the
+/// `MAX_BODY_BYTES` setting (`cost::Limits`) changes it.
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 
 pub fn router(state: AppState) -> Router {
+    let max_body = state.limits.max_body_bytes;
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql))
         .route("/health", get(health))
         .route("/health/live", get(live))
         .route("/health/ready", get(health))
         .route("/reports/schools.csv", get(crate::progress::export::schools_csv))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // Refuses a larger Content-Length at once (413), and cuts off a body without one (chunked)
+        // once it passes the limit, rather than reading it whole.
+        .layer(RequestBodyLimitLayer::new(max_body))
+        .layer(DefaultBodyLimit::max(max_body))
         .with_state(state)
 }
 
@@ -108,8 +109,12 @@ async fn serve_socket(
         let (tx, mut rx) = futures::channel::mpsc::channel::<Message>(16);
         let mut messages = ErrorMessages::default();
         let sink = tx.with_flat_map(move |m| futures::stream::iter(messages.rewrite(m).map(Ok)));
-        let operations =
-            Operations { schema: state.schema.clone(), db: state.db.clone(), mark_failures: transport_ws };
+        let operations = Operations {
+            schema: state.schema.clone(),
+            db: state.db.clone(),
+            mark_failures: transport_ws,
+            limits: state.limits,
+        };
         let (db, every, cell) = (state.db.clone(), state.grant_recheck, settled.clone());
         let serve = GraphQLWebSocket::new_with_pair(sink, stream, operations, protocol)
             .on_connection_init(move |payload| connection_init(state, viewer, payload, cell))
@@ -124,10 +129,7 @@ async fn serve_socket(
         let mut stopping = state_shutdown.subscribe();
         tokio::select! {
             _ = async { tokio::join!(serve, forward) } => None,
-            () = grant_revoked(db, settled, every) => {
-                tracing::info!("closing a WebSocket whose access grant was revoked");
-                Some(CloseFrame { code: 4403, reason: "Forbidden: access grant revoked".into() })
-            }
+            frame = watchdog(db, settled, every) => Some(frame),
             _ = stopping.wait_for(|stopping| *stopping) => {
                 Some(CloseFrame { code: 1001, reason: "the server is shutting down".into() })
             }
@@ -138,15 +140,23 @@ async fn serve_socket(
     }
 }
 
-/// Resolves once the access grant a connection acts with is revoked, checking every `every`.
-/// Connections of service tokens and anonymous callers never resolve this.
-async fn grant_revoked(db: DatabaseConnection, settled: Arc<OnceLock<Viewer>>, every: Duration) {
+/// Resolves, with the close frame to send, once the connection's token expires or the access
+/// grant it acts with is revoked; checks every `every`. Anonymous connections never resolve.
+async fn watchdog(db: DatabaseConnection, settled: Arc<OnceLock<Viewer>>, every: Duration) -> CloseFrame {
     loop {
         tokio::time::sleep(every).await;
-        let Some(Viewer::Signed(Actor { grant: Some(id), .. })) = settled.get() else { continue };
-        match access_grant::Entity::find_by_id(*id).one(&db).await {
+        let Some(Viewer::Signed(actor)) = settled.get() else { continue };
+        if actor.expires_at.is_some_and(|exp| exp <= chrono::Utc::now().timestamp()) {
+            tracing::info!("closing a WebSocket whose token expired");
+            return CloseFrame { code: 4401, reason: "Unauthorized: the token has expired".into() };
+        }
+        let Some(id) = actor.grant else { continue };
+        match access_grant::Entity::find_by_id(id).one(&db).await {
             Ok(Some(grant)) if grant.revoked_at.is_none() => {}
-            Ok(_) => return,
+            Ok(_) => {
+                tracing::info!("closing a WebSocket whose access grant was revoked");
+                return CloseFrame { code: 4403, reason: "Forbidden: access grant revoked".into() };
+            }
             Err(e) => tracing::warn!(error = %e, "cannot check a WebSocket's access grant"),
         }
     }
@@ -184,6 +194,7 @@ struct Operations {
     db: DatabaseConnection,
     /// Mark an operation's only, failed answer for `ErrorMessages`.
     mark_failures: bool,
+    limits: crate::cost::Limits,
 }
 
 /// The extension that marks an operation's only answer when it failed; never sent.
@@ -196,9 +207,11 @@ impl Executor for Operations {
 
     fn execute_stream(
         &self,
-        request: async_graphql::Request,
+        mut request: async_graphql::Request,
         session: Option<Arc<Data>>,
     ) -> BoxStream<'static, async_graphql::Response> {
+        // Measured before anything else reads the document, as on POST.
+        let refused = self.limits.check(&mut request).err();
         let viewer = session
             .as_deref()
             .and_then(|data| data.get(&TypeId::of::<Viewer>()))
@@ -209,15 +222,22 @@ impl Executor for Operations {
             graphql.operation = request.operation_name.as_deref().unwrap_or_default(),
             "websocket operation"
         );
-        let request = loaders::attach_spawned(request, &self.db, &viewer);
-        let answers = self.schema.execute_stream_with_session_data(request, session.unwrap_or_default()).map(
-            |mut answer| {
-                fill_codes(&mut answer.errors);
-                answer
-            },
-        );
+        let answers = if let Some(refused) = refused {
+            tracing::info!(error = %refused, "refused a costly websocket operation");
+            futures::stream::iter([refused.response()]).boxed()
+        } else {
+            let request = loaders::attach_spawned(request, &self.db, &viewer);
+            let session = session.unwrap_or_default();
+            let answers = self.schema.execute_stream_with_session_data(request, session);
+            answers
+                .map(|mut answer| {
+                    fill_codes(&mut answer.errors);
+                    answer
+                })
+                .boxed()
+        };
         if !self.mark_failures {
-            return answers.boxed();
+            return answers;
         }
         futures::stream::unfold(answers.peekable(), |mut rest| async move {
             let mut answer = rest.next().await?;
@@ -299,7 +319,11 @@ async fn graphql(
         Err(rejection) => {
             tracing::info!(error = %rejection.0, "unreadable GraphQL request");
             let (status, message) = match rejection.0 {
-                async_graphql::ParseRequestError::PayloadTooLarge => {
+                // Past MAX_BODY_BYTES without a Content-Length: async-graphql-axum keeps only the
+                // message of RequestBodyLimitLayer's error (http-body-util's LengthLimitError).
+                e if matches!(e, async_graphql::ParseRequestError::PayloadTooLarge)
+                    || e.to_string().contains("length limit exceeded") =>
+                {
                     (StatusCode::PAYLOAD_TOO_LARGE, "the request body is too large")
                 }
                 _ => (
@@ -310,13 +334,21 @@ async fn graphql(
             return one_error(status, message.to_owned(), "BAD_REQUEST");
         }
     };
+    // Length, fields, aliases, depth and cost, before async-graphql validates or runs anything.
+    let mut req = req.into_inner();
+    let cost = match state.limits.check(&mut req) {
+        Ok(cost) => cost.unwrap_or_default(),
+        Err(refused) => {
+            tracing::info!(error = %refused, "refused a costly GraphQL request");
+            return one_error(refused.status(), refused.to_string(), refused.code());
+        }
+    };
     let started = Instant::now();
     let viewer = match viewer {
         Ok(viewer) => viewer,
         // A token that does not verify: a GraphQL error with its code, no data.
         Err(err) => return one_error(StatusCode::OK, err.to_string(), err.code()),
     };
-    let req = req.into_inner();
     let operation = req.operation_name.clone().unwrap_or_default();
     let batches = loaders::Batches::default();
     let req = loaders::attach(req, &state.db, &viewer, &batches).data(viewer);
@@ -325,6 +357,7 @@ async fn graphql(
     tracing::info!(
         graphql.operation = %operation,
         graphql.errors = res.errors.len(),
+        graphql.cost = cost.cost,
         elapsed_ms = started.elapsed().as_millis() as u64,
         "graphql request"
     );

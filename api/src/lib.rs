@@ -8,6 +8,7 @@ pub mod certification;
 pub mod cli;
 pub mod cohort;
 pub mod config;
+pub mod cost;
 pub mod db;
 pub mod error;
 pub mod events;
@@ -42,13 +43,15 @@ pub struct AppState {
     pub jwt: auth::Jwt,
     /// Identity providers whose people sign in with access grants; empty: none configured.
     pub oidc: oidc::Oidc,
-    /// How often an open WebSocket checks that its access grant still stands.
+    /// How often an open WebSocket checks that its token is unexpired and its grant stands.
     pub grant_recheck: std::time::Duration,
     /// Set to true when the server starts shutting down: open WebSockets then close.
     pub shutdown: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
     pub schema: ApiSchema,
     /// Stage changes, live: one bus per instance, shared by the schema and the WebSocket side.
     pub events: events::EventBus,
+    /// Ceilings on every request: body size, query length, fields, aliases, cost.
+    pub limits: cost::Limits,
 }
 
 impl AppState {
@@ -57,7 +60,14 @@ impl AppState {
         let schema = build_schema(&db, &events);
         let oidc = oidc::Oidc::new(Vec::new(), String::new());
         let shutdown = std::sync::Arc::new(tokio::sync::watch::channel(false).0);
-        Self { db, jwt, oidc, grant_recheck: std::time::Duration::from_secs(5), shutdown, schema, events }
+        let (grant_recheck, limits) = (std::time::Duration::from_secs(5), cost::Limits::default());
+        Self { db, jwt, oidc, grant_recheck, shutdown, schema, events, limits }
+    }
+
+    /// Applies these request limits instead of the defaults.
+    pub fn with_limits(mut self, limits: cost::Limits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// Trusts these identity providers' tokens too.

@@ -1,6 +1,12 @@
 //! Checks on text that comes from outside, shared by mutations and the importer.
 
-use std::{collections::HashMap, sync::LazyLock};
+use std::{
+    collections::HashMap,
+    net::{IpAddr, Ipv4Addr, Ipv6Addr},
+    sync::LazyLock,
+};
+
+use url::{Host, Url};
 
 use crate::error::{ApiError, ApiResult};
 
@@ -115,9 +121,121 @@ pub fn companies_house_number(value: &str) -> ApiResult<String> {
     }
 }
 
+/// A link to somewhere on the public web, as people click it: `http` or `https`, at most
+/// `max` characters, no user name or password before the host (`https://trusted.gov.uk@evil.example/`
+/// goes to evil.example), and a host that is a public name or address, not this machine or a
+/// private network: loopback, private (10/8, 172.16/12, 192.168/16), link-local (169.254/16,
+/// fe80::/10), unique-local (fc00::/7), unspecified, multicast or broadcast addresses
+/// (IPv4-mapped IPv6 ones too), and `localhost` or `*.localhost`, are refused. Returns the URL
+/// as the WHATWG parser normalises it (so `http://2130706433/` is seen as `127.0.0.1`).
+pub fn web_url(field: &'static str, value: &str, max: usize) -> ApiResult<String> {
+    let value = value.trim();
+    if value.len() > max {
+        return Err(ApiError::invalid(field, format!("use at most {max} characters")));
+    }
+    let parsed = Url::parse(value).map_err(|_| ApiError::invalid(field, "not a URL"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(ApiError::invalid(field, "use an http or https address"));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(ApiError::invalid(field, "a link must not carry a user name or password"));
+    }
+    let local = match parsed.host() {
+        None => return Err(ApiError::invalid(field, "use an http or https address")),
+        Some(Host::Domain(name)) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            if name.is_empty() {
+                return Err(ApiError::invalid(field, "use an http or https address"));
+            }
+            name == "localhost" || name.ends_with(".localhost")
+        }
+        Some(Host::Ipv4(ip)) => !is_public(IpAddr::V4(ip)),
+        Some(Host::Ipv6(ip)) => !is_public(IpAddr::V6(ip)),
+    };
+    if local {
+        return Err(ApiError::invalid(
+            field,
+            "link to a public web address, not this machine or a private network",
+        ));
+    }
+    Ok(parsed.to_string())
+}
+
+/// Whether an address may be on the public internet (see `web_url` for what is not).
+fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => is_public_v4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => is_public_v4(v4),
+            None => is_public_v6(v6),
+        },
+    }
+}
+
+fn is_public_v4(ip: Ipv4Addr) -> bool {
+    !(ip.is_loopback()
+        || ip.is_private()
+        || ip.is_link_local()
+        || ip.is_unspecified()
+        || ip.is_multicast()
+        || ip.is_broadcast())
+}
+
+fn is_public_v6(ip: Ipv6Addr) -> bool {
+    !(ip.is_loopback()
+        || ip.is_unspecified()
+        || ip.is_unicast_link_local()
+        || ip.is_unique_local()
+        || ip.is_multicast())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn web_urls_go_to_public_hosts_without_credentials() {
+        let url = |s: &str| web_url("url", s, 2000);
+        assert_eq!(url("HTTPS://Example.org/plan").unwrap(), "https://example.org/plan");
+        assert!(url("https://8.8.8.8/").is_ok());
+        assert!(url("https://[2001:4860:4860::8888]/").is_ok());
+        assert!(url("https://172.32.0.1/").is_ok(), "just outside 172.16/12");
+        assert!(url("https://localhost.example.org/").is_ok());
+        for bad in [
+            "https://trusted.gov.uk@evil.example/",
+            "https://user:secret@example.org/",
+            "https://:secret@example.org/",
+            "http://localhost/",
+            "http://LOCALHOST./",
+            "http://intranet.localhost/",
+            "http://127.0.0.1/",
+            "http://127.9.9.9:8080/",
+            "http://2130706433/",
+            "http://0x7f.1/",
+            "http://10.1.2.3/",
+            "http://172.16.0.1/",
+            "http://172.31.255.255/",
+            "http://192.168.0.10/",
+            "http://169.254.169.254/latest/meta-data/",
+            "http://0.0.0.0/",
+            "http://255.255.255.255/",
+            "http://224.0.0.1/",
+            "http://[::1]/",
+            "http://[::]/",
+            "http://[fe80::1]/",
+            "http://[fc00::1]/",
+            "http://[fd12:3456::1]/",
+            "http://[::ffff:127.0.0.1]/",
+            "http://[::ffff:10.0.0.1]/",
+            "http://[ff02::1]/",
+            "ftp://example.org/",
+            "javascript:alert(1)",
+            "not a url",
+        ] {
+            let err = url(bad).expect_err(bad);
+            assert!(err.to_string().starts_with("url: "), "{bad}: {err}");
+        }
+    }
 
     #[test]
     fn postcodes_are_normalised_or_refused() {

@@ -147,7 +147,8 @@ impl TestApp {
         addr
     }
 
-    /// This app, trusting tokens from these identity providers too (a fresh router and bus).
+    /// This app, trusting tokens from these identity providers too (a fresh router and bus),
+    /// and checking open WebSockets' tokens and grants every 100 ms.
     pub fn with_oidc(mut self, oidc: api::oidc::Oidc) -> Self {
         let mut state = AppState::new(self.db.clone(), self.jwt.clone()).with_oidc(oidc);
         state.grant_recheck = std::time::Duration::from_millis(100);

@@ -75,6 +75,7 @@ fn production_mode_needs_a_real_secret() {
             private_key_file: None,
             issuer: ISSUER.into(),
             audience: AUDIENCE.into(),
+            max_lifetime_hours: 24,
         },
         oidc: api::config::OidcConfig { issuers: String::new(), audience: AUDIENCE.into() },
     };

@@ -237,3 +237,20 @@ async fn revoking_a_grant_closes_the_holders_open_websocket() {
     let frame = client.closed().await;
     assert_eq!(u16::from(frame.code), 4403, "closed as forbidden: {frame:?}");
 }
+
+#[tokio::test]
+async fn a_websocket_closes_when_its_token_expires() {
+    use crate::subscriptions::{Client, bearer};
+    let w = world().await;
+    let now = chrono::Utc::now().timestamp();
+    let claims = json!({ "sub": "script", "role": "partner", "partnership": "alpha", "iat": now, "exp": now + 2,
+                          "iss": tests::ISSUER, "aud": tests::AUDIENCE });
+    let key = jsonwebtoken::EncodingKey::from_secret(tests::SECRET);
+    let short = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).unwrap();
+    let addr = w.app.listen().await;
+    let mut client = Client::open(addr, None).await;
+    client.init(bearer(&short)).await;
+    client.subscribe("1", "subscription { certificationEvents(school: 930001) { to } }", json!({})).await;
+    let frame = client.closed().await;
+    assert_eq!(u16::from(frame.code), 4401, "closed as unauthorized: {frame:?}");
+}

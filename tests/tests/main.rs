@@ -3,7 +3,9 @@
 
 mod auth;
 mod certification;
+mod cost;
 mod grants;
+mod hardening;
 mod http;
 mod import;
 mod mentor_view;

@@ -12,9 +12,10 @@ const STATUS: &str =
     "query($urn: Int!, $asOf: Date!) { school(urn: $urn) { aiPolicy(asOf: $asOf) { status } } }";
 const ADOPTED: &str =
     "query($urn: Int!, $asOf: Date!) { school(urn: $urn) { aiPolicy(asOf: $asOf) { adoptedOn } } }";
-/// Later than any date a record may hold (writes refuse dates after today): as of this day a
-/// school is MISSING exactly when it has no record, and every stored field shows.
-const FAR: &str = "2999-12-31";
+/// Later than any date a record may hold (writes refuse dates after today), and the last day
+/// the service takes: as of this day a school is MISSING exactly when it has no record, and
+/// every stored field shows.
+const FAR: &str = "2200-12-31";
 
 /// Schools of the demo city with the shapes the tests need, found by asking, not assumed.
 struct Demo {
@@ -175,8 +176,8 @@ async fn a_review_before_adoption_is_refused_and_nothing_is_written() {
     let long = "x".repeat(101);
     for (field, input) in [
         ("lastReviewedOn", json!({ "adoptedOn": "2025-09-01", "lastReviewedOn": "2025-08-31" })),
-        ("adoptedOn", json!({ "adoptedOn": "2999-01-01" })),
-        ("lastReviewedOn", json!({ "adoptedOn": "2025-09-01", "lastReviewedOn": "2999-01-01" })),
+        ("adoptedOn", json!({ "adoptedOn": "2199-01-01" })),
+        ("lastReviewedOn", json!({ "adoptedOn": "2025-09-01", "lastReviewedOn": "2199-01-01" })),
         ("reviewIntervalMonths", json!({ "adoptedOn": "2025-09-01", "reviewIntervalMonths": 0 })),
         ("reviewIntervalMonths", json!({ "adoptedOn": "2025-09-01", "reviewIntervalMonths": 37 })),
         (

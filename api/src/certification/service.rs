@@ -248,19 +248,6 @@ fn optional_text(field: &'static str, value: Option<String>, max: usize) -> ApiR
     }
 }
 
-/// Checks an evidence URL: http or https with a host, nothing else.
-fn web_url(value: &str) -> ApiResult<String> {
-    let value = value.trim();
-    if value.len() > MAX_URL {
-        return Err(ApiError::invalid("url", format!("use at most {MAX_URL} characters")));
-    }
-    let parsed = url::Url::parse(value).map_err(|_| ApiError::invalid("url", "not a URL"))?;
-    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none_or(str::is_empty) {
-        return Err(ApiError::invalid("url", "use an http or https address"));
-    }
-    Ok(parsed.to_string())
-}
-
 impl CertificationService {
     pub fn new(db: DatabaseConnection, events: EventBus) -> Self {
         Self { db, events }
@@ -490,7 +477,7 @@ impl CertificationService {
             _ => {
                 let url =
                     new.url.as_deref().ok_or_else(|| ApiError::invalid("url", "give the item's link"))?;
-                (Some(web_url(url)?), optional_text("text", new.text, MAX_TEXT)?)
+                (Some(validate::web_url("url", url, MAX_URL)?), optional_text("text", new.text, MAX_TEXT)?)
             }
         };
         if new.criteria.is_empty() || new.criteria.len() > MAX_EVIDENCE_LINKS {

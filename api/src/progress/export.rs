@@ -23,6 +23,7 @@ use crate::{
     error::{ApiError, ApiResult},
     ids,
     policy::service::PolicyStatus,
+    scalars,
 };
 
 /// Schools read and written per step.
@@ -72,8 +73,7 @@ impl Request {
             .ok_or_else(|| ApiError::invalid("partnership", "required: the partnership's slug"))?
             .clone();
         let as_of = match params.get("asOf") {
-            Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                .map_err(|_| ApiError::invalid("asOf", format!("{s:?} is not a date: use YYYY-MM-DD")))?,
+            Some(s) => scalars::parse_date(s).map_err(|reason| ApiError::invalid("asOf", reason))?,
             None => today(),
         };
         let filter = Filter {
@@ -167,29 +167,38 @@ fn page(facts: &Facts, as_of: NaiveDate) -> Vec<u8> {
         let st = facts.status(s, as_of);
         let cohort = s.cohort.and_then(|c| facts.cohort(c));
         let cert = st.certificate.as_ref();
+        // Text that came from people (names, levels, reasons) goes through `cell`; numbers,
+        // dates, booleans and our own codes cannot start a formula.
         let fields = [
             s.school.urn.to_string(),
-            s.school.name.clone(),
-            s.school.phase.clone(),
-            s.trust_name.clone().unwrap_or_default(),
-            cohort.map(|c| c.name.clone()).unwrap_or_default(),
+            cell(&s.school.name),
+            cell(&s.school.phase),
+            cell(s.trust_name.as_deref().unwrap_or_default()),
+            cell(cohort.map(|c| c.name.as_str()).unwrap_or_default()),
             cohort.map(|c| c.target_on.to_string()).unwrap_or_default(),
             st.stage.as_str().to_owned(),
             st.since.map(|d| d.to_string()).unwrap_or_default(),
             st.days_in_stage.map(|d| d.to_string()).unwrap_or_default(),
             st.certified.to_string(),
-            cert.map(|c| c.level.clone()).unwrap_or_default(),
+            cell(cert.map(|c| c.level.as_str()).unwrap_or_default()),
             cert.map(|c| c.awarded_on.to_string()).unwrap_or_default(),
             cert.map(|c| c.expires_on.to_string()).unwrap_or_default(),
             st.expired.to_string(),
             policy_name(st.policy).to_owned(),
             (!st.risks.is_empty()).to_string(),
-            st.reason(),
+            cell(&st.reason()),
         ];
         // Writing to memory cannot fail.
         let _ = out.write_record(&fields);
     }
     out.into_inner().unwrap_or_default()
+}
+
+/// A text cell made safe to open in a spreadsheet (OWASP, "CSV Injection"): one that starts
+/// with `=`, `+`, `-`, `@`, a tab or a carriage return would be read as a formula, so it gets a
+/// leading `'`, which spreadsheets show as text and do not display.
+pub fn cell(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}") } else { text.to_owned() }
 }
 
 fn policy_name(status: PolicyStatus) -> &'static str {
@@ -204,4 +213,19 @@ fn policy_name(status: PolicyStatus) -> &'static str {
 /// RFC 4180: CRLF line ends, fields quoted when they hold a comma, quote or line break.
 fn writer() -> csv::Writer<Vec<u8>> {
     csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::with_capacity(64 * 1024))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cell;
+
+    #[test]
+    fn cells_that_could_start_a_formula_are_neutralised() {
+        for risky in ["=HYPERLINK(\"http://x\")", "+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"] {
+            assert_eq!(cell(risky), format!("'{risky}"));
+        }
+        for plain in ["Harbour Primary", "", "1-2 Trust", "'quoted", " =spaced"] {
+            assert_eq!(cell(plain), plain);
+        }
+    }
 }

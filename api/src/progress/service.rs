@@ -5,7 +5,7 @@
 
 use std::{collections::HashMap, sync::Arc};
 
-use chrono::{Months, NaiveDate};
+use chrono::{Days, Months, NaiveDate};
 use entity::{
     ai_policy, certification, certification_event as event, cohort, cohort_school, partnership,
     partnership_goal, partnership_school, school, trust,
@@ -408,7 +408,10 @@ impl Facts {
         let mut policies = [0usize; POLICY_ORDER.len()];
         let (mut total, mut certified, mut expired, mut recent) = (0, 0, 0, 0);
         let mut at_risk = Vec::new();
-        let window_start = as_of - chrono::Duration::days(PACE_DAYS);
+        // Checked, as all date arithmetic here: `as_of` is a caller's date (within the Date
+        // scalar's years), and a panic would drop the connection rather than answer.
+        let window_start =
+            as_of.checked_sub_days(Days::new(PACE_DAYS.unsigned_abs())).unwrap_or(NaiveDate::MIN);
         for s in self.schools.iter().filter(|s| subset.holds(s)) {
             let status = self.status(s, as_of);
             total += 1;
@@ -439,12 +442,12 @@ impl Facts {
                 ),
             )
         } else {
-            let days = (remaining as i64 * PACE_DAYS + recent as i64 - 1) / recent as i64;
-            let date = as_of + chrono::Duration::days(days);
+            let days = (remaining as u64 * PACE_DAYS.unsigned_abs()).div_ceil(recent as u64);
             let note = format!(
                 "{recent} newly certified in the {PACE_DAYS} days to {as_of}; at that pace the other {remaining} take {days} days"
             );
-            (Some(date), note)
+            // Past the end of the calendar is no date at all, as with no pace.
+            (as_of.checked_add_days(Days::new(days)), note)
         };
         let mut summary = Summary {
             as_of,
