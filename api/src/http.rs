@@ -1,5 +1,6 @@
-//! The HTTP side: one GraphQL endpoint (POST runs a query, GET opens GraphiQL, a WebSocket
-//! upgrade opens a graphql-ws connection for subscriptions) and a health check.
+//! The HTTP side: one GraphQL endpoint, GraphQL over HTTP (POST runs any operation, GET a query
+//! from the URL or GraphiQL for a browser, a WebSocket upgrade opens a graphql-ws connection for
+//! subscriptions) and a health check.
 
 use std::{
     any::TypeId,
@@ -24,8 +25,8 @@ use axum::{
         ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, rejection::WebSocketUpgradeRejection},
     },
     http::{
-        HeaderMap, StatusCode,
-        header::{AUTHORIZATION, SEC_WEBSOCKET_PROTOCOL},
+        HeaderMap, HeaderValue, StatusCode, Uri,
+        header::{ACCEPT, ALLOW, AUTHORIZATION, CONTENT_TYPE, SEC_WEBSOCKET_PROTOCOL},
         request::Parts,
     },
     response::{Html, IntoResponse, Response},
@@ -33,7 +34,11 @@ use axum::{
 };
 use futures::{FutureExt, SinkExt, StreamExt, stream::BoxStream};
 use sea_orm::DatabaseConnection;
-use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::{
+    limit::RequestBodyLimitLayer,
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    trace::TraceLayer,
+};
 
 use entity::access_grant;
 use sea_orm::EntityTrait;
@@ -52,11 +57,24 @@ pub fn router(state: AppState) -> Router {
         .route("/health/live", get(live))
         .route("/health/ready", get(health))
         .route("/reports/schools.csv", get(crate::progress::export::schools_csv))
+        .route("/metrics", get(crate::metrics::metrics))
         // Refuses a larger Content-Length at once (413), and cuts off a body without one (chunked)
         // once it passes the limit, rather than reading it whole.
         .layer(RequestBodyLimitLayer::new(max_body))
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn(crate::metrics::track))
+        // Outermost first: every request gets an `x-request-id` (the caller's, or a new UUID),
+        // every log line of it carries the id in its span, and the response sends it back.
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span).on_response(()).on_request(()))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
+}
+
+/// The span every log line of a request is written in: its id, method and path.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+    tracing::info_span!("request", id = %id, method = %request.method(), path = %request.uri().path())
 }
 
 async fn graphiql() -> Html<String> {
@@ -70,15 +88,23 @@ async fn graphiql() -> Html<String> {
 }
 
 /// GET on the endpoint: a WebSocket upgrade opens a graphql-ws connection (subscriptions, and
-/// any other operation); any other GET gets GraphiQL.
+/// any other operation); a browser (`Accept` preferring text/html) gets GraphiQL; anything else
+/// runs the query in the URL's `query`, `variables` (JSON) and `operationName` parameters, except
+/// a mutation (405).
 async fn graphql_get(
     State(state): State<AppState>,
     headers: HeaderMap,
+    uri: Uri,
     viewer: Result<Viewer, ApiError>,
     protocol: Result<GraphQLProtocol, StatusCode>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
-    let Ok(upgrade) = upgrade else { return graphiql().await.into_response() };
+    let Ok(upgrade) = upgrade else {
+        if accepted(&headers) == Accepted::Html {
+            return graphiql().await.into_response();
+        }
+        return graphql_from_url(state, &headers, uri.query().unwrap_or_default(), viewer).await;
+    };
     let Ok(protocol) = protocol else {
         let message = "ask for the graphql-transport-ws (or the older graphql-ws) subprotocol";
         return (StatusCode::BAD_REQUEST, message).into_response();
@@ -103,6 +129,7 @@ async fn serve_socket(
 ) {
     let (mut ws_sink, stream) = socket.split();
     // The connection's viewer, once connection_init has settled it: the grant watchdog reads it.
+    let _open = crate::metrics::OpenSocket::open();
     let settled = Arc::new(OnceLock::new());
     let state_shutdown = state.shutdown.clone();
     let closed_with = {
@@ -311,9 +338,16 @@ async fn health(State(state): State<AppState>) -> impl IntoResponse {
 
 async fn graphql(
     State(state): State<AppState>,
+    headers: HeaderMap,
     viewer: Result<Viewer, ApiError>,
     req: Result<GraphQLRequest, GraphQLRejection>,
 ) -> Response {
+    // GraphQL over HTTP: a body without a media type is not read as JSON.
+    if !headers.contains_key(CONTENT_TYPE) {
+        let message = "send the request with `Content-Type: application/json`";
+        let answer = one_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, message.to_owned(), "BAD_REQUEST");
+        return in_media(answer, accepted(&headers));
+    }
     let req = match req {
         Ok(req) => req,
         Err(rejection) => {
@@ -331,23 +365,72 @@ async fn graphql(
                     "the body is not a GraphQL request: send JSON with a `query` string",
                 ),
             };
-            return one_error(status, message.to_owned(), "BAD_REQUEST");
+            return in_media(one_error(status, message.to_owned(), "BAD_REQUEST"), accepted(&headers));
         }
     };
+    execute(state, &headers, req.into_inner(), viewer, false).await
+}
+
+/// GET with the request in the URL: `query`, `variables` and `extensions` as async-graphql
+/// reads them, plus the spec's `operationName` (async-graphql only knows `operation_name`).
+async fn graphql_from_url(
+    state: AppState,
+    headers: &HeaderMap,
+    query: &str,
+    viewer: Result<Viewer, ApiError>,
+) -> Response {
+    let mut req = match async_graphql::http::parse_query_string(query) {
+        Ok(req) => req,
+        Err(e) => {
+            tracing::info!(error = %e, "unreadable GraphQL request in a URL");
+            let message = "the URL's parameters are not a GraphQL request: `variables` must be JSON";
+            let answer = one_error(StatusCode::BAD_REQUEST, message.to_owned(), "BAD_REQUEST");
+            return in_media(answer, accepted(headers));
+        }
+    };
+    if req.operation_name.is_none() {
+        req.operation_name = url::form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k == "operationName")
+            .map(|(_, v)| v.into_owned());
+    }
+    execute(state, headers, req, viewer, true).await
+}
+
+/// Runs one request, POST's or GET's: the limits first, then the caller, then the schema.
+async fn execute(
+    state: AppState,
+    headers: &HeaderMap,
+    mut req: async_graphql::Request,
+    viewer: Result<Viewer, ApiError>,
+    over_get: bool,
+) -> Response {
+    let accepted = accepted(headers);
     // Length, fields, aliases, depth and cost, before async-graphql validates or runs anything.
-    let mut req = req.into_inner();
     let cost = match state.limits.check(&mut req) {
         Ok(cost) => cost.unwrap_or_default(),
         Err(refused) => {
             tracing::info!(error = %refused, "refused a costly GraphQL request");
-            return one_error(refused.status(), refused.to_string(), refused.code());
+            return in_media(one_error(refused.status(), refused.to_string(), refused.code()), accepted);
         }
     };
+    // No `query` at all (async-graphql reads it as ""): not a GraphQL request, in any media type.
+    if req.query.is_empty() {
+        let message = "send the document in the `query` parameter";
+        return in_media(one_error(StatusCode::BAD_REQUEST, message.to_owned(), "BAD_REQUEST"), accepted);
+    }
+    // GET must not change anything (caches, prefetching browsers): mutations go over POST.
+    if over_get && is_mutation(&mut req) {
+        let message = "send mutations with POST";
+        let answer = one_error(StatusCode::METHOD_NOT_ALLOWED, message.to_owned(), "BAD_REQUEST");
+        let mut answer = in_media(answer, accepted);
+        answer.headers_mut().insert(ALLOW, HeaderValue::from_static("POST"));
+        return answer;
+    }
     let started = Instant::now();
     let viewer = match viewer {
         Ok(viewer) => viewer,
         // A token that does not verify: a GraphQL error with its code, no data.
-        Err(err) => return one_error(StatusCode::OK, err.to_string(), err.code()),
+        Err(err) => return in_media(one_error(StatusCode::OK, err.to_string(), err.code()), accepted),
     };
     let operation = req.operation_name.clone().unwrap_or_default();
     let batches = loaders::Batches::default();
@@ -361,7 +444,77 @@ async fn graphql(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "graphql request"
     );
-    GraphQLResponse::from(res).into_response()
+    reply(res, accepted)
+}
+
+/// Whether the request's operation is a mutation; a document that does not parse, or names no
+/// operation it holds, is left for the schema to refuse.
+fn is_mutation(req: &mut async_graphql::Request) -> bool {
+    use async_graphql::parser::types::{DocumentOperations, OperationType};
+    let name = req.operation_name.clone();
+    let Ok(doc) = req.parsed_query() else { return false };
+    let op = match (&doc.operations, name) {
+        (DocumentOperations::Single(op), _) => Some(op),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name.as_str()),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
+        (DocumentOperations::Multiple(_), None) => None,
+    };
+    op.is_some_and(|op| op.node.ty == OperationType::Mutation)
+}
+
+/// What the client's `Accept` asks for, by the first media type of the list that we serve
+/// (q-values aside): GraphQL over HTTP's `application/graphql-response+json`, plain JSON (also
+/// for `*/*`, no header at all, or nothing we know), or GraphiQL's HTML.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Accepted {
+    GraphQLResponse,
+    Json,
+    Html,
+}
+
+fn accepted(headers: &HeaderMap) -> Accepted {
+    let accept = headers.get_all(ACCEPT).iter().filter_map(|v| v.to_str().ok());
+    accept
+        .flat_map(|list| list.split(','))
+        .map(|item| item.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
+        .find_map(|media| match media.as_str() {
+            "application/graphql-response+json" => Some(Accepted::GraphQLResponse),
+            "application/json" | "application/*" | "*/*" => Some(Accepted::Json),
+            "text/html" => Some(Accepted::Html),
+            _ => None,
+        })
+        .unwrap_or(Accepted::Json)
+}
+
+/// The answer in the media type the client accepts. With `application/graphql-response+json`,
+/// a request that never ran (it does not parse or validate, or its variables do not coerce: no
+/// data, errors without a path) is a 400 without a `data` entry; as `application/json` every
+/// GraphQL answer is a 200.
+fn reply(res: async_graphql::Response, accepted: Accepted) -> Response {
+    let never_ran = accepted == Accepted::GraphQLResponse
+        && res.is_err()
+        && res.data == Value::Null
+        && res.errors.iter().all(|e| e.path.is_empty());
+    if never_ran {
+        let body = serde_json::json!({ "errors": res.errors }).to_string();
+        let mut answer = (StatusCode::BAD_REQUEST, body).into_response();
+        answer.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(GRAPHQL_RESPONSE_JSON));
+        return answer;
+    }
+    in_media(GraphQLResponse::from(res).into_response(), accepted)
+}
+
+const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+
+/// Labels a GraphQL-shaped answer (async-graphql-axum's, or `one_error`'s) with the media type
+/// the client accepts.
+fn in_media(mut answer: Response, accepted: Accepted) -> Response {
+    let media = match accepted {
+        Accepted::GraphQLResponse => GRAPHQL_RESPONSE_JSON,
+        Accepted::Json | Accepted::Html => "application/json",
+    };
+    answer.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(media));
+    answer
 }
 
 /// The request's `Authorization` header. One that is not visible ASCII reads as "?", so it is

@@ -20,6 +20,7 @@ pub mod ids;
 pub mod import;
 pub mod loaders;
 pub mod mentorship;
+pub mod metrics;
 pub mod oidc;
 pub mod partnership;
 pub mod policy;
@@ -92,6 +93,7 @@ pub fn build_schema(db: &DatabaseConnection, events: &events::EventBus) -> ApiSc
         .data(progress::graphql::ProgressService::new(db.clone()))
         .data(certification::CertificationService::new(db.clone(), events.clone()))
         .data(events.clone())
+        .extension(metrics::GraphqlMetrics)
         .limit_depth(graphql::MAX_DEPTH)
         .limit_complexity(graphql::MAX_COMPLEXITY)
         .finish()

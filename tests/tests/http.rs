@@ -8,7 +8,8 @@ use tests::TestApp;
 #[tokio::test]
 async fn graphiql_and_health_answer() {
     let app = TestApp::spawn().await;
-    let page = app.send(Request::get("/graphql").body(Body::empty()).unwrap()).await;
+    let page =
+        app.send(Request::get("/graphql").header("accept", "text/html").body(Body::empty()).unwrap()).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.as_str().unwrap().to_lowercase().contains("graphiql"));
     let health = app.send(Request::get("/health").body(Body::empty()).unwrap()).await;

@@ -3,12 +3,14 @@
 
 mod auth;
 mod certification;
+mod conformance;
 mod cost;
 mod grants;
 mod hardening;
 mod http;
 mod import;
 mod mentor_view;
+mod metrics;
 mod mutations;
 mod n_plus_one;
 mod oidc;
