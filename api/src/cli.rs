@@ -126,7 +126,10 @@ pub async fn execute(
             if serve.demo {
                 seed::demo(db).await.context("loading the demo data")?;
             }
-            let state = AppState::new(db.clone(), jwt).with_oidc(config.oidc()?).with_limits(serve.limits());
+            let state = AppState::new(db.clone(), jwt)
+                .with_oidc(config.oidc()?)
+                .with_limits(serve.limits())
+                .with_cors_origins(serve.cors_origins()?);
             let listener = tokio::net::TcpListener::bind(serve.bind)
                 .await
                 .with_context(|| format!("cannot listen on {}", serve.bind))?;

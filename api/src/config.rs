@@ -95,6 +95,18 @@ pub struct LimitsConfig {
         value_parser = clap::value_parser!(u64).range(1..)
     )]
     pub max_body_bytes: u64,
+    /// Longest a request may take until its answer starts, in seconds (408 past it). Default 30.
+    #[arg(
+        long,
+        env = "REQUEST_TIMEOUT_SECS",
+        default_value_t = Limits::default().request_timeout_secs,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub request_timeout_secs: u64,
+    /// Web origins whose pages may call the API from a browser (CORS), comma-separated, e.g.
+    /// `https://dashboard.example.org`. Empty (the default): no cross-origin calls.
+    #[arg(long, env = "CORS_ALLOWED_ORIGINS", value_delimiter = ',', default_value = "")]
+    pub cors_allowed_origins: Vec<String>,
 }
 
 /// How tokens are verified (and minted by the `token` command).
@@ -232,7 +244,22 @@ impl ServeConfig {
             max_aliases: set.max_aliases,
             max_cost: set.max_cost,
             max_body_bytes: bytes(set.max_body_bytes),
+            request_timeout_secs: set.request_timeout_secs,
         }
+    }
+
+    /// The origins allowed to call from a browser; an entry that is not an origin stops start-up.
+    pub fn cors_origins(&self) -> anyhow::Result<Vec<String>> {
+        let mut out = Vec::new();
+        for origin in self.limits.cors_allowed_origins.iter().map(|o| o.trim()).filter(|o| !o.is_empty()) {
+            let url = url::Url::parse(origin)
+                .with_context(|| format!("CORS_ALLOWED_ORIGINS: {origin:?} is not a URL"))?;
+            if !matches!(url.scheme(), "https" | "http") || url.path() != "/" || origin.ends_with('/') {
+                bail!("CORS_ALLOWED_ORIGINS: {origin:?} is not an origin (scheme://host[:port], no path)");
+            }
+            out.push(origin.to_owned());
+        }
+        Ok(out)
     }
 
     /// `serve`'s settings when no subcommand is given: BIND from the environment, no demo.

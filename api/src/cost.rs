@@ -52,6 +52,9 @@ pub struct Limits {
     /// Largest request body on any route, in bytes (`MAX_BODY_BYTES`, default 8 MiB: an
     /// import's CSV travels in one).
     pub max_body_bytes: usize,
+    /// Longest a request may take until its answer starts (`REQUEST_TIMEOUT_SECS`, default 30);
+    /// 408 past it. A CSV export's streamed body and a WebSocket are not cut by it.
+    pub request_timeout_secs: u64,
 }
 
 impl Default for Limits {
@@ -62,6 +65,7 @@ impl Default for Limits {
             max_aliases: 100,
             max_cost: 100_000,
             max_body_bytes: crate::http::MAX_BODY_BYTES,
+            request_timeout_secs: 30,
         }
     }
 }

@@ -35,8 +35,10 @@ use axum::{
 use futures::{FutureExt, SinkExt, StreamExt, stream::BoxStream};
 use sea_orm::DatabaseConnection;
 use tower_http::{
+    cors::{AllowOrigin, CorsLayer},
     limit::RequestBodyLimitLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    timeout::TimeoutLayer,
     trace::TraceLayer,
 };
 
@@ -51,6 +53,8 @@ pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 
 pub fn router(state: AppState) -> Router {
     let max_body = state.limits.max_body_bytes;
+    let timeout = Duration::from_secs(state.limits.request_timeout_secs);
+    let cors = cors(&state.cors_origins);
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql))
         .route("/health", get(health))
@@ -62,6 +66,8 @@ pub fn router(state: AppState) -> Router {
         // once it passes the limit, rather than reading it whole.
         .layer(RequestBodyLimitLayer::new(max_body))
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(cors)
         .layer(axum::middleware::from_fn(crate::metrics::track))
         // Outermost first: every request gets an `x-request-id` (the caller's, or a new UUID),
         // every log line of it carries the id in its span, and the response sends it back.
@@ -69,6 +75,21 @@ pub fn router(state: AppState) -> Router {
         .layer(TraceLayer::new_for_http().make_span_with(request_span).on_response(()).on_request(()))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
+}
+
+/// Cross-origin calls from the configured origins' pages: GET and POST with a bearer token and
+/// a JSON body; the request id readable. No origin configured: no CORS headers at all.
+fn cors(origins: &[String]) -> CorsLayer {
+    let allowed: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    if allowed.is_empty() {
+        return CorsLayer::new();
+    }
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(allowed))
+        .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
+        .allow_headers([AUTHORIZATION, CONTENT_TYPE, ACCEPT])
+        .expose_headers([axum::http::HeaderName::from_static("x-request-id")])
+        .max_age(Duration::from_secs(600))
 }
 
 /// The span every log line of a request is written in: its id, method and path.

@@ -53,6 +53,8 @@ pub struct AppState {
     pub events: events::EventBus,
     /// Ceilings on every request: body size, query length, fields, aliases, cost.
     pub limits: cost::Limits,
+    /// Origins whose pages may call from a browser; empty: none.
+    pub cors_origins: Vec<String>,
 }
 
 impl AppState {
@@ -62,10 +64,16 @@ impl AppState {
         let oidc = oidc::Oidc::new(Vec::new(), String::new());
         let shutdown = std::sync::Arc::new(tokio::sync::watch::channel(false).0);
         let (grant_recheck, limits) = (std::time::Duration::from_secs(5), cost::Limits::default());
-        Self { db, jwt, oidc, grant_recheck, shutdown, schema, events, limits }
+        Self { db, jwt, oidc, grant_recheck, shutdown, schema, events, limits, cors_origins: Vec::new() }
     }
 
     /// Applies these request limits instead of the defaults.
+    /// Lets pages of these origins call the API from a browser (CORS).
+    pub fn with_cors_origins(mut self, origins: Vec<String>) -> Self {
+        self.cors_origins = origins;
+        self
+    }
+
     pub fn with_limits(mut self, limits: cost::Limits) -> Self {
         self.limits = limits;
         self

@@ -243,7 +243,14 @@ async fn the_limits_are_settings() {
     .limits();
     assert_eq!(
         set,
-        Limits { max_query_bytes: 1000, max_fields: 10, max_aliases: 2, max_cost: 50, max_body_bytes: 2000 }
+        Limits {
+            max_query_bytes: 1000,
+            max_fields: 10,
+            max_aliases: 2,
+            max_cost: 50,
+            max_body_bytes: 2000,
+            request_timeout_secs: 30
+        }
     );
     assert_eq!(serve(&["partnership-api", "serve"]).expect("parses").limits(), Limits::default());
     assert!(serve(&["partnership-api", "serve", "--max-cost", "0"]).is_err(), "a limit of 0 is refused");

@@ -4,6 +4,7 @@
 mod auth;
 mod certification;
 mod conformance;
+mod cors;
 mod cost;
 mod grants;
 mod hardening;
