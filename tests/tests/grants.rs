@@ -197,6 +197,26 @@ async fn invitations_are_scoped_checked_and_expire() {
     // One live grant per person.
     let (second, _) = w.invite(json!({ "role": "PARTNER" })).await;
     w.redeem(&lead, &second).await.fails_with("CONFLICT");
+    // The operator's direct grant to that person fails too, and leaves no invitation behind.
+    let alpha = <entity::partnership::Entity as sea_orm::EntityTrait>::find()
+        .all(&w.app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.slug == "alpha")
+        .unwrap();
+    let grants_before = w.app.count("access_grant").await;
+    let person = api::oidc::Identity { issuer: w.issuer.issuer(), subject: "google-1138".into(), name: None };
+    let new = api::grant::service::NewInvitation {
+        role: Role::Partner,
+        school_urn: None,
+        trust: None,
+        expires_in_days: None,
+    };
+    let refused =
+        api::grant::GrantService::new(w.app.db.clone()).grant_directly(alpha.id, new, &person).await;
+    assert_eq!(refused.err().map(|e| e.code()), Some("CONFLICT"));
+    assert_eq!(w.app.count("access_grant").await, grants_before, "nothing written");
 
     // An expired invitation cannot be redeemed.
     let (code, _) = w.invite(json!({ "role": "PARTNER", "expiresInDays": 1 })).await;

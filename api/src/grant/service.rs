@@ -5,8 +5,8 @@ use chrono::{Duration, Utc};
 use entity::{access_grant, partnership_school, school, trust};
 use rand::RngCore;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -113,73 +113,8 @@ impl GrantService {
         who: &Who,
         new: NewInvitation,
     ) -> ApiResult<(access_grant::Model, String)> {
-        let days = new.expires_in_days.unwrap_or(DEFAULT_INVITATION_DAYS);
-        if !(1..=MAX_INVITATION_DAYS).contains(&days) {
-            return Err(ApiError::invalid("expiresInDays", format!("use 1 to {MAX_INVITATION_DAYS} days")));
-        }
         let txn = crate::db::begin_write(&self.db).await?;
-        let (school_id, trust_id, scope) = match (new.role, new.school_urn, new.trust) {
-            (Role::SchoolLead, Some(urn), None) => {
-                let school = school::Entity::find()
-                    .filter(school::Column::Urn.eq(urn))
-                    .inner_join(partnership_school::Entity)
-                    .filter(partnership_school::Column::PartnershipId.eq(partnership))
-                    .one(&txn)
-                    .await?
-                    .ok_or_else(|| {
-                        ApiError::NotFound(format!("school with URN {urn} in your partnership"))
-                    })?;
-                (Some(school.id), None, format!(" of school {urn}"))
-            }
-            (Role::TrustLead, None, Some(id)) => {
-                // Only a trust the partnership holds: one running its schools, or created by it.
-                let holders = access::trust_holders(&txn, &[id]).await?;
-                let trust = trust::Entity::find_by_id(id).one(&txn).await?;
-                match trust {
-                    Some(t) if holders.get(&id).is_some_and(|h| h.contains(&partnership)) => {
-                        (None, Some(id), format!(" of trust {}", t.group_uid))
-                    }
-                    _ => return Err(ApiError::NotFound("trust in your partnership".into())),
-                }
-            }
-            (Role::SchoolLead, _, _) => {
-                return Err(ApiError::invalid("school", "a school lead's invitation names one school"));
-            }
-            (Role::TrustLead, _, _) => {
-                return Err(ApiError::invalid("trust", "a trust lead's invitation names one trust"));
-            }
-            (_, None, None) => (None, None, String::new()),
-            (_, _, _) => {
-                return Err(ApiError::invalid(
-                    "role",
-                    "only school and trust leads' invitations name a school or trust",
-                ));
-            }
-        };
-        let code = new_code();
-        let now = Utc::now().fixed_offset();
-        let grant = access_grant::ActiveModel {
-            id: Set(Uuid::new_v4()),
-            partnership_id: Set(partnership),
-            role: Set(role_name(new.role).to_owned()),
-            trust_id: Set(trust_id),
-            school_id: Set(school_id),
-            issuer: Set(None),
-            subject: Set(None),
-            display_name: Set(None),
-            code_hash: Set(Some(hash(&code))),
-            expires_at: Set(Some(now + Duration::days(days))),
-            created_at: Set(now),
-            created_by: Set(who.subject.clone()),
-            redeemed_at: Set(None),
-            revoked_at: Set(None),
-            revoked_by: Set(None),
-        }
-        .insert(&txn)
-        .await?;
-        let summary =
-            format!("invited a {}{scope}; the invitation expires in {days} days", role_name(new.role));
-        audit::record(&txn, partnership, who, "grant.invite", summary).await?;
+        let (grant, code) = invite_in(&txn, partnership, who, new).await?;
         txn.commit().await?;
         tracing::info!(grant.id = %grant.id, role = %grant.role, "invitation created");
         Ok((grant, code))
@@ -192,49 +127,20 @@ impl GrantService {
         new: NewInvitation,
         identity: &Identity,
     ) -> ApiResult<access_grant::Model> {
-        let (grant, code) = self.invite_into(partnership, &Who::operator(), new).await?;
-        let _ = grant;
-        self.redeem(identity, &code).await
+        // One transaction: a redemption that fails leaves no invitation behind.
+        let txn = crate::db::begin_write(&self.db).await?;
+        let (_, code) = invite_in(&txn, partnership, &Who::operator(), new).await?;
+        let grant = redeem_in(&txn, identity, &code).await?;
+        txn.commit().await?;
+        tracing::info!(grant.id = %grant.id, role = %grant.role, "grant bound by the operator");
+        Ok(grant)
     }
 
     /// Binds the invitation with `code` to the signed-in person. One-time: the code stops
     /// working once redeemed, revoked or expired.
     pub async fn redeem(&self, identity: &Identity, code: &str) -> ApiResult<access_grant::Model> {
-        if code.trim().is_empty() || code.len() > 100 {
-            return Err(ApiError::invalid("code", "not an invitation code"));
-        }
         let txn = crate::db::begin_write(&self.db).await?;
-        let found = access_grant::Entity::find()
-            .filter(access_grant::Column::CodeHash.eq(hash(code)))
-            .one(&txn)
-            .await?
-            .filter(|g| g.subject.is_none() && g.revoked_at.is_none())
-            .ok_or_else(|| ApiError::NotFound("invitation".into()))?;
-        if found.expires_at.is_some_and(|at| at < Utc::now()) {
-            return Err(ApiError::Conflict("the invitation has expired: ask for a new one".into()));
-        }
-        let live = access_grant::Entity::find()
-            .filter(access_grant::Column::Issuer.eq(&identity.issuer))
-            .filter(access_grant::Column::Subject.eq(&identity.subject))
-            .filter(access_grant::Column::RevokedAt.is_null())
-            .one(&txn)
-            .await?;
-        if live.is_some() {
-            return Err(ApiError::Conflict(
-                "you hold an access grant already: ask a city admin to revoke it first".into(),
-            ));
-        }
-        let partnership = found.partnership_id;
-        let mut row = found.into_active_model();
-        row.issuer = Set(Some(identity.issuer.clone()));
-        row.subject = Set(Some(identity.subject.clone()));
-        row.display_name = Set(identity.name.clone());
-        row.code_hash = Set(None);
-        row.redeemed_at = Set(Some(Utc::now().fixed_offset()));
-        let grant = row.update(&txn).await?;
-        let who = Who { subject: identity.subject.clone(), name: identity.name.clone() };
-        let summary = format!("redeemed an invitation as {}", grant.role);
-        audit::record(&txn, partnership, &who, "grant.redeem", summary).await?;
+        let grant = redeem_in(&txn, identity, code).await?;
         txn.commit().await?;
         tracing::info!(grant.id = %grant.id, "invitation redeemed");
         Ok(grant)
@@ -242,7 +148,7 @@ impl GrantService {
 
     /// The live grant of a person, if any (read on every request that carries their token).
     pub async fn live_for(
-        db: &DatabaseConnection,
+        db: &impl ConnectionTrait,
         issuer: &str,
         subject: &str,
     ) -> ApiResult<Option<access_grant::Model>> {
@@ -315,6 +221,116 @@ impl GrantService {
         tracing::info!(grant.id = %grant.id, "grant revoked");
         Ok(grant)
     }
+}
+
+/// Writes an invitation and its audit entry in `txn`; returns it and its code.
+async fn invite_in(
+    txn: &DatabaseTransaction,
+    partnership: Uuid,
+    who: &Who,
+    new: NewInvitation,
+) -> ApiResult<(access_grant::Model, String)> {
+    let days = new.expires_in_days.unwrap_or(DEFAULT_INVITATION_DAYS);
+    if !(1..=MAX_INVITATION_DAYS).contains(&days) {
+        return Err(ApiError::invalid("expiresInDays", format!("use 1 to {MAX_INVITATION_DAYS} days")));
+    }
+    let (school_id, trust_id, scope) = match (new.role, new.school_urn, new.trust) {
+        (Role::SchoolLead, Some(urn), None) => {
+            let school = school::Entity::find()
+                .filter(school::Column::Urn.eq(urn))
+                .inner_join(partnership_school::Entity)
+                .filter(partnership_school::Column::PartnershipId.eq(partnership))
+                .one(txn)
+                .await?
+                .ok_or_else(|| ApiError::NotFound(format!("school with URN {urn} in your partnership")))?;
+            (Some(school.id), None, format!(" of school {urn}"))
+        }
+        (Role::TrustLead, None, Some(id)) => {
+            // Only a trust the partnership holds: one running its schools, or created by it.
+            let holders = access::trust_holders(txn, &[id]).await?;
+            let trust = trust::Entity::find_by_id(id).one(txn).await?;
+            match trust {
+                Some(t) if holders.get(&id).is_some_and(|h| h.contains(&partnership)) => {
+                    (None, Some(id), format!(" of trust {}", t.group_uid))
+                }
+                _ => return Err(ApiError::NotFound("trust in your partnership".into())),
+            }
+        }
+        (Role::SchoolLead, _, _) => {
+            return Err(ApiError::invalid("school", "a school lead's invitation names one school"));
+        }
+        (Role::TrustLead, _, _) => {
+            return Err(ApiError::invalid("trust", "a trust lead's invitation names one trust"));
+        }
+        (_, None, None) => (None, None, String::new()),
+        (_, _, _) => {
+            return Err(ApiError::invalid(
+                "role",
+                "only school and trust leads' invitations name a school or trust",
+            ));
+        }
+    };
+    let code = new_code();
+    let now = Utc::now().fixed_offset();
+    let grant = access_grant::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        partnership_id: Set(partnership),
+        role: Set(role_name(new.role).to_owned()),
+        trust_id: Set(trust_id),
+        school_id: Set(school_id),
+        issuer: Set(None),
+        subject: Set(None),
+        display_name: Set(None),
+        code_hash: Set(Some(hash(&code))),
+        expires_at: Set(Some(now + Duration::days(days))),
+        created_at: Set(now),
+        created_by: Set(who.subject.clone()),
+        redeemed_at: Set(None),
+        revoked_at: Set(None),
+        revoked_by: Set(None),
+    }
+    .insert(txn)
+    .await?;
+    let summary = format!("invited a {}{scope}; the invitation expires in {days} days", role_name(new.role));
+    audit::record(txn, partnership, who, "grant.invite", summary).await?;
+    Ok((grant, code))
+}
+
+/// Binds the invitation with `code` to `identity` in `txn`, with its audit entry.
+async fn redeem_in(
+    txn: &DatabaseTransaction,
+    identity: &Identity,
+    code: &str,
+) -> ApiResult<access_grant::Model> {
+    if code.trim().is_empty() || code.len() > 100 {
+        return Err(ApiError::invalid("code", "not an invitation code"));
+    }
+    let found = access_grant::Entity::find()
+        .filter(access_grant::Column::CodeHash.eq(hash(code)))
+        .one(txn)
+        .await?
+        .filter(|g| g.subject.is_none() && g.revoked_at.is_none())
+        .ok_or_else(|| ApiError::NotFound("invitation".into()))?;
+    if found.expires_at.is_some_and(|at| at < Utc::now()) {
+        return Err(ApiError::Conflict("the invitation has expired: ask for a new one".into()));
+    }
+    if GrantService::live_for(txn, &identity.issuer, &identity.subject).await?.is_some() {
+        return Err(ApiError::Conflict(
+            "you hold an access grant already: ask a city admin to revoke it first".into(),
+        ));
+    }
+    let partnership = found.partnership_id;
+    let mut row = found.into_active_model();
+    row.issuer = Set(Some(identity.issuer.clone()));
+    row.subject = Set(Some(identity.subject.clone()));
+    row.display_name = Set(identity.name.clone());
+    row.code_hash = Set(None);
+    row.redeemed_at = Set(Some(Utc::now().fixed_offset()));
+    let grant = row.update(txn).await?;
+    let who = Who { subject: identity.subject.clone(), name: identity.name.clone() };
+    let summary = format!("redeemed an invitation as {}", grant.role);
+    audit::record(txn, partnership, &who, "grant.redeem", summary).await?;
+    Ok(grant)
 }
 
 /// The cursor of a grant in `page`'s order.
