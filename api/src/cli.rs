@@ -129,13 +129,13 @@ pub async fn execute(
             let state = AppState::new(db.clone(), jwt)
                 .with_oidc(config.oidc()?)
                 .with_limits(serve.limits())
-                .with_cors_origins(serve.cors_origins()?);
+                .with_cors_origins(serve.cors_origins()?)
+                .with_rate_limits(serve.rate_limits());
             let listener = tokio::net::TcpListener::bind(serve.bind)
                 .await
                 .with_context(|| format!("cannot listen on {}", serve.bind))?;
             tracing::info!("serving GraphQL on http://{}/graphql", serve.bind);
-            let grace = std::time::Duration::from_secs(serve.shutdown_grace_secs);
-            crate::serve::serve_until(listener, state, crate::serve::signal(), grace).await?;
+            crate::serve::serve_until(listener, state, crate::serve::signal(), serve.serve_options()).await?;
         }
         Command::Migrate => {
             db()?;

@@ -103,6 +103,30 @@ pub struct LimitsConfig {
         value_parser = clap::value_parser!(u64).range(1..)
     )]
     pub request_timeout_secs: u64,
+    /// Seconds a WebSocket may take to send `connection_init` (closed with 4408 past it). Default 5.
+    #[arg(
+        long,
+        env = "WS_INIT_TIMEOUT_SECS",
+        default_value_t = Limits::default().ws_init_timeout.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
+    pub ws_init_timeout_secs: u64,
+    /// Most operations in flight on one WebSocket. Default 50.
+    #[arg(
+        long,
+        env = "WS_MAX_OPERATIONS",
+        default_value_t = Limits::default().ws_max_operations as u64,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub ws_max_operations: u64,
+    /// Most WebSockets open at once; one more upgrade is answered 503. Default 1000.
+    #[arg(
+        long,
+        env = "MAX_WEBSOCKETS",
+        default_value_t = Limits::default().max_websockets as u64,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub max_websockets: u64,
     /// Web origins whose pages may call the API from a browser (CORS), comma-separated, e.g.
     /// `https://dashboard.example.org`. Empty (the default): no cross-origin calls.
     #[arg(long, env = "CORS_ALLOWED_ORIGINS", value_delimiter = ',', default_value = "")]
@@ -163,8 +187,40 @@ pub struct ServeConfig {
     /// On SIGTERM or SIGINT, how long requests in flight may take to finish.
     #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 20)]
     pub shutdown_grace_secs: u64,
+    /// Seconds a client may take to send a request's headers, and an idle keep-alive connection
+    /// may wait for its next request, before the connection is closed (slowloris). Default 10.
+    #[arg(
+        long,
+        env = "HEADER_READ_TIMEOUT_SECS",
+        default_value_t = crate::serve::DEFAULT_HEADER_READ_TIMEOUT.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
+    pub header_read_timeout_secs: u64,
     #[command(flatten)]
     pub limits: LimitsConfig,
+    #[command(flatten)]
+    pub rate_limits: RateLimitConfig,
+}
+
+/// Requests a minute per client (`http::RateLimits`; README "Configuration"): 429 past them.
+#[derive(Clone, Debug, Args)]
+pub struct RateLimitConfig {
+    /// Requests a minute from one client address (IPv6: one /64) on every route but /health*
+    /// and /metrics, all of which may come at once. 0: no limit. Default 600.
+    #[arg(long, env = "RATE_LIMIT_PER_ADDRESS", default_value_t = crate::http::RateLimits::DEFAULT_PER_ADDRESS)]
+    pub rate_limit_per_address: u32,
+    /// Requests a minute from one signed-in caller (a person's grant or a token's subject), to
+    /// /graphql and the reports. 0: no limit. Default 300.
+    #[arg(long, env = "RATE_LIMIT_PER_SUBJECT", default_value_t = crate::http::RateLimits::DEFAULT_PER_SUBJECT)]
+    pub rate_limit_per_subject: u32,
+    /// Count a request against the right-most `X-Forwarded-For` entry rather than the peer. Set
+    /// only behind a reverse proxy that appends it, or clients could pick their own address.
+    #[arg(
+        long,
+        env = "TRUST_FORWARDED_FOR",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub trust_forwarded_for: bool,
 }
 
 impl Config {
@@ -234,6 +290,24 @@ fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> 
 }
 
 impl ServeConfig {
+    /// How the server runs: its grace period and header-read timeout.
+    pub fn serve_options(&self) -> crate::serve::Options {
+        crate::serve::Options {
+            grace: std::time::Duration::from_secs(self.shutdown_grace_secs),
+            header_read_timeout: std::time::Duration::from_secs(self.header_read_timeout_secs),
+        }
+    }
+
+    /// The rate limits, from flags or the environment, else the defaults.
+    pub fn rate_limits(&self) -> crate::http::RateLimits {
+        let set = &self.rate_limits;
+        crate::http::RateLimits::new(
+            set.rate_limit_per_address,
+            set.rate_limit_per_subject,
+            set.trust_forwarded_for,
+        )
+    }
+
     /// The request limits, from flags or the environment, else the defaults.
     pub fn limits(&self) -> Limits {
         let bytes = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
@@ -245,6 +319,9 @@ impl ServeConfig {
             max_cost: set.max_cost,
             max_body_bytes: bytes(set.max_body_bytes),
             request_timeout_secs: set.request_timeout_secs,
+            ws_init_timeout: std::time::Duration::from_secs(set.ws_init_timeout_secs),
+            ws_max_operations: usize::try_from(set.ws_max_operations).unwrap_or(usize::MAX),
+            max_websockets: usize::try_from(set.max_websockets).unwrap_or(usize::MAX),
         }
     }
 

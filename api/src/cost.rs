@@ -55,6 +55,17 @@ pub struct Limits {
     /// Longest a request may take until its answer starts (`REQUEST_TIMEOUT_SECS`, default 30);
     /// 408 past it. A CSV export's streamed body and a WebSocket are not cut by it.
     pub request_timeout_secs: u64,
+    /// How long a WebSocket may stay open without sending `connection_init`
+    /// (`WS_INIT_TIMEOUT_SECS`, default 5 s); past it, closed with 4408. A client sends it at once,
+    /// and until it does the socket holds a connection slot while doing nothing.
+    pub ws_init_timeout: std::time::Duration,
+    /// Most operations in flight on one WebSocket (`WS_MAX_OPERATIONS`, default 50); one more is
+    /// refused with `TOO_MANY_OPERATIONS`. A page needs a handful; 5,000 on one connection made a
+    /// single stage change take 26 s to fan out, every subscription reading it with its rights.
+    pub ws_max_operations: usize,
+    /// Most WebSockets open at once in this process (`MAX_WEBSOCKETS`, default 1,000); one more
+    /// upgrade is answered 503 with `Retry-After`. About 160 KB each was measured, so ~160 MB.
+    pub max_websockets: usize,
 }
 
 impl Default for Limits {
@@ -66,6 +77,9 @@ impl Default for Limits {
             max_cost: 100_000,
             max_body_bytes: crate::http::MAX_BODY_BYTES,
             request_timeout_secs: 30,
+            ws_init_timeout: std::time::Duration::from_secs(5),
+            ws_max_operations: 50,
+            max_websockets: 1_000,
         }
     }
 }
@@ -106,8 +120,8 @@ impl Refused {
         }
     }
 
-    /// The HTTP status of the refusal on POST: 400, except depth, answered 200 like any other
-    /// validation error.
+    /// The HTTP status of the refusal as `application/json`: 400, except depth, a validation
+    /// error like any other (200, and 400 as `application/graphql-response+json`).
     pub fn status(&self) -> axum::http::StatusCode {
         match self {
             Self::Depth { .. } => axum::http::StatusCode::OK,
@@ -134,8 +148,9 @@ pub struct Cost {
     pub document_fields: u64,
     /// Aliases of the operation that runs, counted as its fields are.
     pub aliases: u64,
-    /// The deepest nesting of fields in the document, as MAX_DEPTH counts it (`__typename` is
-    /// not a level).
+    /// The deepest nesting of fields in the document, as MAX_DEPTH counts it: `__typename` is
+    /// not a level, nor is introspection's `ofType` (the type a list or non-null type wraps:
+    /// introspection clients nest it 7 to 9 times to read types like `[[String!]!]!`).
     pub depth: u64,
     /// The operation's fields weighted by list sizes: each field costs 1 plus what it holds,
     /// times the items of a list.
@@ -213,7 +228,10 @@ impl Limits {
 
 /// The operation that would run, chosen as async-graphql chooses it; None when it would refuse
 /// the request for naming no operation, or one the document lacks.
-fn selected<'a>(doc: &'a ExecutableDocument, name: Option<&str>) -> Option<&'a OperationDefinition> {
+pub(crate) fn selected<'a>(
+    doc: &'a ExecutableDocument,
+    name: Option<&str>,
+) -> Option<&'a OperationDefinition> {
     match (&doc.operations, name) {
         (DocumentOperations::Single(op), None) => Some(&op.node),
         (DocumentOperations::Single(_), Some(_)) => None,
@@ -221,6 +239,12 @@ fn selected<'a>(doc: &'a ExecutableDocument, name: Option<&str>) -> Option<&'a O
         (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next().map(|op| &op.node),
         (DocumentOperations::Multiple(_), None) => None,
     }
+}
+
+/// Whether a field counts towards depth. `ofType` only unwraps a list or non-null type, one
+/// step of at most MAX_NESTING; only `__Type` has a field of that name.
+fn adds_a_level(name: &str) -> bool {
+    !matches!(name, "__typename" | "ofType")
 }
 
 /// Totals of one selection set.
@@ -283,7 +307,7 @@ impl<'a> Counter<'a> {
         Ok(Tally {
             fields: held.fields.saturating_add(1),
             aliases: held.aliases.saturating_add(field.alias.is_some().into()),
-            depth: held.depth.saturating_add((field.name.node != "__typename").into()),
+            depth: held.depth.saturating_add(adds_a_level(&field.name.node).into()),
             cost: self.items(field).saturating_mul(held.cost).saturating_add(1),
         })
     }
@@ -433,6 +457,19 @@ mod tests {
     fn depth_counts_fields_through_fragments_but_not_typename() {
         let q = "{ a { ...F } } fragment F on A { b { c { __typename } } }";
         assert_eq!(cost(q).depth, 3);
+    }
+
+    #[test]
+    fn of_type_is_no_level_but_fields_and_type_are() {
+        let nest = |fields: &[&str], leaf: &str| {
+            let open: String = fields.iter().map(|f| format!("{f} {{ ")).collect();
+            format!("{{ {open}{leaf}{} }}", " }".repeat(fields.len()))
+        };
+        let of_types = nest(&[&["__schema", "types", "fields", "type"][..], &["ofType"; 9]].concat(), "kind");
+        assert_eq!(cost(&of_types).depth, 5);
+        let hostile = nest(&[&["__schema", "types"][..], &["fields", "type"].repeat(6)].concat(), "name");
+        assert_eq!(cost(&hostile).depth, 15);
+        assert!(matches!(Limits::default().allow(&cost(&hostile)), Err(Refused::Depth { .. })));
     }
 
     #[test]

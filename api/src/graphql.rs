@@ -167,8 +167,6 @@ pub type ApiSchema = Schema<Query, Mutation, Subscription>;
 
 /// The deepest query accepted.
 pub const MAX_DEPTH: usize = 12;
-/// The most work one query may ask for (a page of 100 counts its fields 100 times).
-pub const MAX_COMPLEXITY: usize = 50_000;
 
 /// Registers every type. Tests print the SDL from here; `build_schema` adds data and limits.
 pub fn schema_builder() -> SchemaBuilder<Query, Mutation, Subscription> {
@@ -178,5 +176,7 @@ pub fn schema_builder() -> SchemaBuilder<Query, Mutation, Subscription> {
 
 /// The SDL, as committed in `schema.graphql`.
 pub fn sdl() -> String {
-    schema_builder().finish().sdl_with_options(async_graphql::SDLExportOptions::new().sorted_fields())
+    schema_builder()
+        .finish()
+        .sdl_with_options(async_graphql::SDLExportOptions::new().sorted_fields().include_specified_by())
 }

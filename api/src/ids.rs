@@ -53,7 +53,8 @@ impl Cursor {
         let raw = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
         let text = String::from_utf8(raw).map_err(|_| bad())?;
         let (tie, name) = text.split_once('\n').ok_or_else(bad)?;
-        if tie.is_empty() || tie.len() > 40 || name.len() > 400 {
+        // A name we issued is stored text: it never holds a NUL, which PostgreSQL refuses.
+        if tie.is_empty() || tie.len() > 40 || name.len() > 400 || !crate::validate::matchable(&text) {
             return Err(bad());
         }
         Ok(Self { name: name.to_owned(), tie: tie.to_owned() })
@@ -111,6 +112,8 @@ mod tests {
         let c = Cursor { name: "Amber Otter Primary".into(), tie: "900001".into() };
         assert_eq!(Cursor::decode(&c.encode()).unwrap(), c);
         assert!(Cursor::decode("bm9wZQ").is_err());
+        let nul = URL_SAFE_NO_PAD.encode("900001\nAmber\0");
+        assert_eq!(Cursor::decode(&nul).unwrap_err().code(), "BAD_USER_INPUT");
         assert!(Page::new(Some(1000), None).is_err());
         assert!(Page::new(Some(0), None).is_err());
         assert_eq!(Page::new(None, None).unwrap().first, DEFAULT_PAGE);

@@ -55,6 +55,10 @@ pub struct AppState {
     pub limits: cost::Limits,
     /// Origins whose pages may call from a browser; empty: none.
     pub cors_origins: Vec<String>,
+    /// The WebSockets open now, held against `limits.max_websockets`.
+    pub sockets: metrics::Sockets,
+    /// Requests a minute per client address and per signed-in caller; none by default.
+    pub rate_limits: http::RateLimits,
 }
 
 impl AppState {
@@ -64,7 +68,21 @@ impl AppState {
         let oidc = oidc::Oidc::new(Vec::new(), String::new());
         let shutdown = std::sync::Arc::new(tokio::sync::watch::channel(false).0);
         let (grant_recheck, limits) = (std::time::Duration::from_secs(5), cost::Limits::default());
-        Self { db, jwt, oidc, grant_recheck, shutdown, schema, events, limits, cors_origins: Vec::new() }
+        let (cors_origins, sockets) = (Vec::new(), metrics::Sockets::default());
+        let rate_limits = http::RateLimits::default();
+        Self {
+            db,
+            jwt,
+            oidc,
+            grant_recheck,
+            shutdown,
+            schema,
+            events,
+            limits,
+            cors_origins,
+            sockets,
+            rate_limits,
+        }
     }
 
     /// Applies these request limits instead of the defaults.
@@ -76,6 +94,12 @@ impl AppState {
 
     pub fn with_limits(mut self, limits: cost::Limits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// Limits requests per client address and per signed-in caller (429 past them).
+    pub fn with_rate_limits(mut self, rate_limits: http::RateLimits) -> Self {
+        self.rate_limits = rate_limits;
         self
     }
 
@@ -102,7 +126,11 @@ pub fn build_schema(db: &DatabaseConnection, events: &events::EventBus) -> ApiSc
         .data(certification::CertificationService::new(db.clone(), events.clone()))
         .data(events.clone())
         .extension(metrics::GraphqlMetrics)
-        .limit_depth(graphql::MAX_DEPTH)
-        .limit_complexity(graphql::MAX_COMPLEXITY)
+        .extension(http::spec::Spec::default())
+        // No `limit_depth` or `limit_complexity`: `cost::Limits` measures every request (POST,
+        // GET, WebSocket) before async-graphql sees it. async-graphql's depth counts
+        // introspection's `ofType` chain, refusing what codegen tools send; its complexity is
+        // our cost again (a page's size times what it holds) with a second, fixed ceiling that
+        // would cap a configured MAX_COST, under another code.
         .finish()
 }

@@ -3,7 +3,10 @@
 //! database pool. One recorder per process, installed the first time it is asked for.
 
 use std::{
-    sync::{Arc, OnceLock},
+    sync::{
+        Arc, OnceLock,
+        atomic::{AtomicUsize, Ordering},
+    },
     time::Instant,
 };
 
@@ -80,19 +83,34 @@ pub async fn track(request: Request, next: Next) -> HttpResponse {
     response
 }
 
-/// Counts an open WebSocket for as long as it lives.
-pub struct OpenSocket;
+/// The WebSockets one server has open, held against `MAX_WEBSOCKETS`. Clones share the count.
+/// Kept per server rather than in a static so that servers in one process (the tests) do not
+/// take each other's slots; the `websocket_connections_open` gauge is the process's total.
+#[derive(Clone, Debug, Default)]
+pub struct Sockets(Arc<AtomicUsize>);
 
-impl OpenSocket {
-    pub fn open() -> Self {
+impl Sockets {
+    /// Takes a slot for a WebSocket about to open, unless `max` are open (or reserved) already.
+    pub fn open(&self, max: usize) -> Option<OpenSocket> {
+        self.0.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < max).then_some(n + 1)).ok()?;
         handle();
         metrics::gauge!("websocket_connections_open").increment(1.0);
-        Self
+        Some(OpenSocket(self.0.clone()))
+    }
+
+    /// How many are open (or reserved) now.
+    pub fn count(&self) -> usize {
+        self.0.load(Ordering::Acquire)
     }
 }
 
+/// One WebSocket's slot, from before its upgrade until it closes (or its upgrade fails).
+#[derive(Debug)]
+pub struct OpenSocket(Arc<AtomicUsize>);
+
 impl Drop for OpenSocket {
     fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
         metrics::gauge!("websocket_connections_open").decrement(1.0);
     }
 }

@@ -47,6 +47,14 @@ pub fn long_text(field: &'static str, value: &str, max: usize) -> ApiResult<Stri
     Ok(value.to_owned())
 }
 
+/// Whether text a caller looks something up by (a slug, a certificate number, a cursor's
+/// name) could equal a stored value. Nothing stored holds a NUL (text checks refuse control
+/// characters), and PostgreSQL's text cannot hold one: a statement comparing with one fails
+/// instead of matching nothing. Lookups answer as for no match without asking the database.
+pub fn matchable(value: &str) -> bool {
+    !value.contains('\0')
+}
+
 /// A GIAS URN: six digits.
 pub fn urn(urn: i32) -> ApiResult<i32> {
     if (100_000..=999_999).contains(&urn) {

@@ -1,6 +1,7 @@
 //! Test harness: a migrated database of its own for every test (a SQLite file in a temp
 //! folder, or a throwaway schema in `TEST_DATABASE_URL`), the real router, real tokens.
 
+pub mod arbitrary;
 pub mod fixtures;
 pub mod oidc;
 

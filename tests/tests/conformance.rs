@@ -90,10 +90,10 @@ async fn the_answer_has_the_media_type_asked_for() {
 #[tokio::test]
 async fn requests_that_never_run_are_400_without_data_for_graphql_response_json() {
     let app = TestApp::spawn().await;
-    for query in [
-        r#"{"query":"{ __typename "}"#, // does not parse
-        r#"{"query":"{ notAField }"}"#, // does not validate
-        r#"{"query":"query ($n: Int!) { __typename }","variables":{"n":"x"}}"#, // does not coerce
+    for (query, code) in [
+        (r#"{"query":"{ __typename "}"#, "GRAPHQL_VALIDATION_FAILED"), // does not parse
+        (r#"{"query":"{ notAField }"}"#, "GRAPHQL_VALIDATION_FAILED"), // does not validate
+        (r#"{"query":"query ($n: Int!) { __typename }","variables":{"n":"x"}}"#, "BAD_USER_INPUT"), // does not coerce
     ] {
         let req = Request::post("/graphql")
             .header("content-type", "application/json")
@@ -104,7 +104,7 @@ async fn requests_that_never_run_are_400_without_data_for_graphql_response_json(
         assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{query}: {body}");
         let body = json(&body);
         assert!(body.get("data").is_none(), "{query}: {body}");
-        assert_eq!(body["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED", "{query}");
+        assert_eq!(body["errors"][0]["extensions"]["code"], code, "{query}");
     }
     // As plain JSON the same failure is a 200 carrying the errors.
     let req = Request::post("/graphql")

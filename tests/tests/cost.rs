@@ -249,7 +249,8 @@ async fn the_limits_are_settings() {
             max_aliases: 2,
             max_cost: 50,
             max_body_bytes: 2000,
-            request_timeout_secs: 30
+            request_timeout_secs: 30,
+            ..Limits::default()
         }
     );
     assert_eq!(serve(&["partnership-api", "serve"]).expect("parses").limits(), Limits::default());

@@ -610,3 +610,40 @@ async fn evidence_links_go_to_public_hosts_without_credentials() {
     assert_eq!(ok.ok()["addEvidence"]["url"], "https://school.example.org/ai-plan");
     assert_eq!(app.count("evidence").await, before + 1);
 }
+
+/// PostgreSQL's text cannot hold a NUL: a lookup comparing with one failed in the database
+/// (INTERNAL) where SQLite found nothing. Found by `schema_walk`; now both answer as for no match.
+#[tokio::test]
+async fn lookups_by_text_with_a_nul_answer_as_for_no_match() {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    let app = TestApp::with_demo().await;
+    let admin = app.token(Role::CityAdmin).sign();
+    let ask = |token: Option<String>, query: &'static str, vars: Value| {
+        let app = &app;
+        async move { app.gql(token.as_deref(), query, vars).await }
+    };
+    let by_slug = "query($s: String!) { partnershipBySlug(slug: $s) { name } }";
+    for token in [None, Some(admin.clone())] {
+        ask(token, by_slug, json!({ "s": "demo-city\u{0}" })).await.fails_with("NOT_FOUND");
+    }
+    let frameworks = "query($s: String) { frameworks(slug: $s) { slug } }";
+    let none = ask(None, frameworks, json!({ "s": "aied-certified\u{0}" })).await.ok();
+    assert_eq!(none["frameworks"], json!([]));
+    let certificate = "query($n: String!) { certificate(number: $n) { number } }";
+    ask(None, certificate, json!({ "n": "CERT-\u{0}" })).await.fails_with("NOT_FOUND");
+    let search = "query($f: SchoolFilterInput) { schools(filter: $f) { totalCount } }";
+    let answer = ask(Some(admin.clone()), search, json!({ "f": { "search": "Primary\u{0}" } })).await;
+    answer.fails_with("BAD_USER_INPUT");
+    let after = "query($a: String) { schools(after: $a) { totalCount } }";
+    let cursor = URL_SAFE_NO_PAD.encode("100001\n\u{0}");
+    ask(Some(admin.clone()), after, json!({ "a": cursor })).await.fails_with("BAD_USER_INPUT");
+
+    let first = "{ schools(first: 1) { edges { node { urn } } } }";
+    let urn = ask(Some(admin), first, json!({})).await.ok()["schools"]["edges"][0]["node"]["urn"].clone();
+    let lead = app.token(Role::SchoolLead).school(urn.as_i64().expect("a URN") as i32).sign();
+    let enrol = "mutation($u: Int!) { enrol(input: { urn: $u, framework: \"aied-certified\\u0000\", targetLevel: \"EXPLORER\" }) { id } }";
+    let before = app.count("certification").await;
+    let error = ask(Some(lead), enrol, json!({ "u": urn })).await.fails_with("BAD_USER_INPUT").clone();
+    assert!(error["message"].as_str().unwrap().starts_with("framework: "), "{error}");
+    assert_eq!(app.count("certification").await, before);
+}

@@ -1,9 +1,13 @@
-//! Stopping: on the shutdown signal the server stops accepting, closes open WebSockets with
-//! "going away" (1001) and returns once in-flight work is done; and the health endpoints.
+//! Serving and stopping: a connection whose headers do not arrive in time is closed; on the
+//! shutdown signal the server stops accepting, closes open WebSockets with "going away" (1001)
+//! and returns once in-flight work is done; and the health endpoints.
 
 use std::time::Duration;
 
-use api::{AppState, serve::serve_until};
+use api::{
+    AppState,
+    serve::{Options, serve_until},
+};
 use axum::{body::Body, http::Request};
 use serde_json::json;
 use tests::TestApp;
@@ -24,7 +28,7 @@ async fn the_shutdown_signal_closes_websockets_as_going_away_and_the_server_retu
         async move {
             let _ = stopped.await;
         },
-        Duration::from_secs(5),
+        Options { grace: Duration::from_secs(5), ..Options::default() },
     ));
 
     let mut client = Client::open(addr, None).await;
@@ -48,6 +52,34 @@ async fn liveness_and_readiness_answer() {
         let res = app.send(Request::get(path).body(Body::empty()).unwrap()).await;
         assert_eq!(res.status, 200, "{path}: {:?}", res.body);
         assert_eq!(res.body, "ok");
+    }
+}
+
+#[tokio::test]
+async fn a_connection_whose_headers_do_not_arrive_in_time_is_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn().await;
+    let options = Options { header_read_timeout: Duration::from_millis(300), ..Options::default() };
+    let (addr, _stop) = crate::rate_limits::serve(&app, api::http::RateLimits::default(), options).await;
+
+    // Slowloris: a request line and one header, then nothing more. And a client that connects
+    // and sends nothing at all.
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow.write_all(format!("GET /health/ready HTTP/1.1\r\nHost: {addr}\r\n").as_bytes()).await.unwrap();
+    let mut silent = tokio::net::TcpStream::connect(addr).await.unwrap();
+
+    // Meanwhile a prompt client is served.
+    let health = raw_get(addr, "/health/ready").await;
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+
+    for (name, tcp) in [("slow", &mut slow), ("silent", &mut silent)] {
+        let mut rest = Vec::new();
+        // Closed by the server (end of stream, or a reset): read_to_end returns either way, and
+        // never with a response to the unfinished request.
+        let read = timeout(Duration::from_secs(10), tcp.read_to_end(&mut rest)).await;
+        assert!(read.is_ok(), "the {name} connection is still open");
+        let text = String::from_utf8_lossy(&rest);
+        assert!(!text.contains(" 200 "), "the {name} connection was answered: {text}");
     }
 }
 

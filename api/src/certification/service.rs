@@ -263,7 +263,7 @@ impl CertificationService {
     pub async fn certificate(&self, number: &str) -> ApiResult<CertificateView> {
         let number = number.trim().to_ascii_uppercase();
         let not_found = || ApiError::NotFound("certificate".into());
-        if number.len() > 40 {
+        if number.len() > 40 || !validate::matchable(&number) {
             return Err(not_found());
         }
         let (journey, school) = certification::Entity::find()

@@ -81,6 +81,9 @@ impl FrameworkService {
     pub async fn list(&self, slug: Option<&str>, all_versions: bool) -> ApiResult<Vec<Arc<FrameworkData>>> {
         let mut q = framework::Entity::find();
         if let Some(slug) = slug {
+            if !crate::validate::matchable(slug) {
+                return Ok(Vec::new());
+            }
             q = q.filter(framework::Column::Slug.eq(slug));
         }
         let rows = q
@@ -106,6 +109,10 @@ pub async fn pinned_for_school(
     school: Uuid,
     slug: &str,
 ) -> ApiResult<framework::Model> {
+    let unused = || ApiError::invalid("framework", format!("the school's partnership does not use {slug:?}"));
+    if !crate::validate::matchable(slug) {
+        return Err(unused());
+    }
     let pins: Vec<Option<i32>> = partnership::Entity::find()
         .select_only()
         .column(partnership::Column::FrameworkVersion)
@@ -116,10 +123,7 @@ pub async fn pinned_for_school(
         .all(db)
         .await?;
     if pins.is_empty() {
-        return Err(ApiError::invalid(
-            "framework",
-            format!("the school's partnership does not use {slug:?}"),
-        ));
+        return Err(unused());
     }
     let Some(version) = pins.into_iter().flatten().max() else { return latest(db, slug).await };
     framework::Entity::find()
@@ -132,6 +136,9 @@ pub async fn pinned_for_school(
 
 /// The latest version of the framework `slug`.
 pub async fn latest(db: &impl ConnectionTrait, slug: &str) -> ApiResult<framework::Model> {
+    if !crate::validate::matchable(slug) {
+        return Err(ApiError::NotFound(format!("framework {slug:?}")));
+    }
     framework::Entity::find()
         .filter(framework::Column::Slug.eq(slug))
         .order_by_desc(framework::Column::Version)

@@ -15,7 +15,7 @@ use axum::{
     },
     http::{
         HeaderMap, HeaderValue, StatusCode, Uri,
-        header::{ACCEPT, ALLOW, CONTENT_TYPE, SEC_WEBSOCKET_PROTOCOL},
+        header::{ACCEPT, ALLOW, CONTENT_TYPE, RETRY_AFTER, SEC_WEBSOCKET_PROTOCOL, WWW_AUTHENTICATE},
     },
     response::{Html, IntoResponse, Response},
 };
@@ -34,9 +34,9 @@ async fn graphiql() -> Html<String> {
 }
 
 /// GET on the endpoint: a WebSocket upgrade opens a graphql-ws connection (subscriptions, and
-/// any other operation); a browser (`Accept` preferring text/html) gets GraphiQL; anything else
-/// runs the query in the URL's `query`, `variables` (JSON) and `operationName` parameters, except
-/// a mutation (405).
+/// any other operation; 503 with `Retry-After` while `MAX_WEBSOCKETS` are open); a browser
+/// (`Accept` preferring text/html) gets GraphiQL; anything else runs the query in the URL's
+/// `query`, `variables` (JSON) and `operationName` parameters, except a mutation (405).
 pub(super) async fn get(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -55,6 +55,14 @@ pub(super) async fn get(
         let message = "ask for the graphql-transport-ws (or the older graphql-ws) subprotocol";
         return (StatusCode::BAD_REQUEST, message).into_response();
     };
+    // Refused before upgrading, so a full server spends nothing on the connection. The slot
+    // travels with the upgrade and is given back when the socket closes or never opens.
+    let Some(slot) = state.sockets.open(state.limits.max_websockets) else {
+        tracing::warn!(max = state.limits.max_websockets, "refused a WebSocket: too many open");
+        let message = "too many open WebSockets (MAX_WEBSOCKETS): try again shortly";
+        let retry = [(RETRY_AFTER, SOCKET_RETRY_AFTER)];
+        return (StatusCode::SERVICE_UNAVAILABLE, retry, message).into_response();
+    };
     // The protocol GraphQLProtocol picked, which it does not tell.
     let transport_ws = headers
         .get(SEC_WEBSOCKET_PROTOCOL)
@@ -63,8 +71,12 @@ pub(super) async fn get(
         == Some(WebSocketProtocols::GraphQLWS);
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| socket::serve(socket, state, protocol, transport_ws, viewer))
+        .on_upgrade(move |socket| socket::serve(socket, state, slot, protocol, transport_ws, viewer))
 }
+
+/// Seconds a client refused for too many open WebSockets is asked to wait: sockets come and go
+/// with page loads, so a slot is likely free by then.
+const SOCKET_RETRY_AFTER: &str = "5";
 
 pub(super) async fn post(
     State(state): State<AppState>,
@@ -140,6 +152,9 @@ async fn execute(
         Ok(cost) => cost.unwrap_or_default(),
         Err(refused) => {
             tracing::info!(error = %refused, "refused a costly GraphQL request");
+            if refused.status() == StatusCode::OK {
+                return reply(refused.response(), accepted); // too deep: a validation error
+            }
             return in_media(one_error(refused.status(), refused.to_string(), refused.code()), accepted);
         }
     };
@@ -159,9 +174,21 @@ async fn execute(
     let started = Instant::now();
     let viewer = match viewer {
         Ok(viewer) => viewer,
-        // A token that does not verify: a GraphQL error with its code, no data.
+        // A token that does not verify: under GraphQL over HTTP's own media type a 401 with the
+        // bearer challenge (RFC 6750); plain JSON clients keep the 200 they have always had.
+        Err(err) if accepted == Accepted::GraphQLResponse => {
+            let mut answer =
+                in_media(one_error(StatusCode::UNAUTHORIZED, err.to_string(), err.code()), accepted);
+            let challenge = HeaderValue::from_static("Bearer error=\"invalid_token\"");
+            answer.headers_mut().insert(WWW_AUTHENTICATE, challenge);
+            return answer;
+        }
         Err(err) => return in_media(one_error(StatusCode::OK, err.to_string(), err.code()), accepted),
     };
+    // Counted once the token verifies, so only the real caller's own allowance is spent.
+    if let Some(throttled) = state.rate_limits.refuse_caller(&viewer) {
+        return in_media(throttled, accepted);
+    }
     let operation = req.operation_name.clone().unwrap_or_default();
     let batches = loaders::Batches::default();
     let req = loaders::attach(req, &state.db, &viewer, &batches).data(viewer);
@@ -216,20 +243,19 @@ fn accepted(headers: &HeaderMap) -> Accepted {
         .unwrap_or(Accepted::Json)
 }
 
-/// The answer in the media type the client accepts. With `application/graphql-response+json`,
-/// a request that never ran (it does not parse or validate, or its variables do not coerce: no
-/// data, errors without a path) is a 400 without a `data` entry; as `application/json` every
-/// GraphQL answer is a 200.
+/// The answer in the media type the client accepts. A request that never ran (it does not
+/// parse or validate, or its variables do not coerce: no data, errors without a path) has no
+/// `data` entry, as the spec says, and is a 400 with `application/graphql-response+json`; as
+/// `application/json` every GraphQL answer is a 200.
 fn reply(res: async_graphql::Response, accepted: Accepted) -> Response {
-    let never_ran = accepted == Accepted::GraphQLResponse
-        && res.is_err()
-        && res.data == Value::Null
-        && res.errors.iter().all(|e| e.path.is_empty());
+    let never_ran = res.is_err() && res.data == Value::Null && res.errors.iter().all(|e| e.path.is_empty());
     if never_ran {
-        let body = serde_json::json!({ "errors": res.errors }).to_string();
-        let mut answer = (StatusCode::BAD_REQUEST, body).into_response();
-        answer.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(GRAPHQL_RESPONSE_JSON));
-        return answer;
+        // Each error's keys as async-graphql orders them (message first), not sorted.
+        let errors = serde_json::to_string(&res.errors).unwrap_or_else(|_| "[]".to_owned());
+        let body = format!(r#"{{"errors":{errors}}}"#);
+        let status =
+            if accepted == Accepted::GraphQLResponse { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+        return in_media((status, body).into_response(), accepted);
     }
     in_media(GraphQLResponse::from(res).into_response(), accepted)
 }

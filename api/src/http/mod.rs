@@ -5,13 +5,14 @@
 
 mod graphql;
 mod health;
+mod rate;
 mod reports;
 mod socket;
+pub(crate) mod spec;
 
 use std::time::Duration;
 
 use async_graphql::ServerError;
-use async_graphql_axum::GraphQLResponse;
 use axum::{
     Router,
     extract::{DefaultBodyLimit, FromRequestParts},
@@ -31,6 +32,8 @@ use tower_http::{
     trace::TraceLayer,
 };
 
+pub use rate::RateLimits;
+
 use crate::{AppState, auth::Viewer, error::ApiError};
 
 /// The largest request body accepted by default (an import's CSV travels in one); the
@@ -41,6 +44,7 @@ pub fn router(state: AppState) -> Router {
     let max_body = state.limits.max_body_bytes;
     let timeout = Duration::from_secs(state.limits.request_timeout_secs);
     let cors = cors(&state.cors_origins);
+    let rate_limit = axum::middleware::from_fn_with_state(state.rate_limits.clone(), rate::by_address);
     Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route("/health", get(health::ready))
@@ -53,6 +57,8 @@ pub fn router(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(max_body))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        // Per client address, before any body is read; inside CORS, so a page can read its 429.
+        .layer(rate_limit)
         .layer(cors)
         .layer(axum::middleware::from_fn(crate::metrics::track))
         // Outermost first: every request gets an `x-request-id` (the caller's, or a new UUID),
@@ -125,5 +131,7 @@ impl IntoResponse for ApiError {
 pub(crate) fn one_error(status: StatusCode, message: String, code: &str) -> Response {
     let mut error = ServerError::new(message, None);
     error.extensions.get_or_insert_with(Default::default).set("code", code);
-    (status, GraphQLResponse::from(async_graphql::Response::from_errors(vec![error]))).into_response()
+    // No `data` entry: the request never ran (GraphQL over HTTP, "request error").
+    let body = serde_json::json!({ "errors": [error] }).to_string();
+    (status, [(CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response()
 }

@@ -25,7 +25,12 @@ pub async fn schools_csv(
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
     let started = match viewer {
-        Ok(viewer) => start(&state, &viewer, &params).await,
+        Ok(viewer) => {
+            if let Some(throttled) = state.rate_limits.refuse_caller(&viewer) {
+                return throttled;
+            }
+            start(&state, &viewer, &params).await
+        }
         Err(e) => Err(e),
     };
     match started {

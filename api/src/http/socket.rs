@@ -1,12 +1,16 @@
 //! One graphql-ws (or graphql-transport-ws) connection: its caller settled at
 //! `connection_init`, its operations run with loaders of their own, and closed when its token
-//! expires, its grant is revoked or the server shuts down.
+//! expires, its grant is revoked, `connection_init` does not come in time or the server shuts
+//! down. At most `WS_MAX_OPERATIONS` operations run on it at once.
 
 use std::{
     any::TypeId,
     collections::HashSet,
     pin::Pin,
-    sync::{Arc, OnceLock},
+    sync::{
+        Arc, OnceLock,
+        atomic::{AtomicUsize, Ordering},
+    },
     time::Duration,
 };
 
@@ -16,21 +20,31 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use entity::access_grant;
 use futures::{FutureExt, SinkExt, StreamExt, stream::BoxStream};
 use sea_orm::{DatabaseConnection, EntityTrait};
+use tokio::sync::Notify;
 
 use super::graphql::fill_codes;
-use crate::{ApiSchema, AppState, auth::Viewer, error::ApiError, loaders};
+use crate::{ApiSchema, AppState, auth::Viewer, error::ApiError, loaders, metrics::OpenSocket};
 
+/// The `extensions.code` of an operation refused because `WS_MAX_OPERATIONS` are in flight on
+/// its connection. Not QUERY_TOO_COSTLY: the same operation succeeds once another completes.
+const TOO_MANY_OPERATIONS: &str = "TOO_MANY_OPERATIONS";
+
+/// Serves one upgraded connection; `_slot` is its place under `MAX_WEBSOCKETS`, given back when
+/// this returns.
 pub(super) async fn serve(
     socket: WebSocket,
     state: AppState,
+    _slot: OpenSocket,
     protocol: GraphQLProtocol,
     transport_ws: bool,
     viewer: Result<Viewer, ApiError>,
 ) {
     let (mut ws_sink, stream) = socket.split();
     // The connection's viewer, once connection_init has settled it: the grant watchdog reads it.
-    let _open = crate::metrics::OpenSocket::open();
     let settled = Arc::new(OnceLock::new());
+    // Told when connection_init arrives, whether or not its token then verifies.
+    let init_seen = Arc::new(Notify::new());
+    let init_timeout = state.limits.ws_init_timeout;
     let state_shutdown = state.shutdown.clone();
     let closed_with = {
         let (tx, mut rx) = futures::channel::mpsc::channel::<Message>(16);
@@ -41,10 +55,17 @@ pub(super) async fn serve(
             db: state.db.clone(),
             mark_failures: transport_ws,
             limits: state.limits,
+            in_flight: Arc::default(),
         };
         let (db, every, cell) = (state.db.clone(), state.grant_recheck, settled.clone());
+        let seen = init_seen.clone();
         let serve = GraphQLWebSocket::new_with_pair(sink, stream, operations, protocol)
-            .on_connection_init(move |payload| connection_init(state, viewer, payload, cell))
+            .on_connection_init(move |payload| {
+                // Called as the message is read, before the token is checked (which may wait on
+                // an identity provider's keys): the deadline is for the client, not for us.
+                seen.notify_one();
+                connection_init(state, viewer, payload, cell)
+            })
             .serve();
         let forward = async {
             while let Some(message) = rx.next().await {
@@ -57,6 +78,7 @@ pub(super) async fn serve(
         tokio::select! {
             _ = async { tokio::join!(serve, forward) } => None,
             frame = watchdog(db, settled, every) => Some(frame),
+            frame = init_deadline(&init_seen, init_timeout) => Some(frame),
             _ = stopping.wait_for(|stopping| *stopping) => {
                 Some(CloseFrame { code: 1001, reason: "the server is shutting down".into() })
             }
@@ -87,6 +109,17 @@ async fn watchdog(db: DatabaseConnection, settled: Arc<OnceLock<Viewer>>, every:
             Err(e) => tracing::warn!(error = %e, "cannot check a WebSocket's access grant"),
         }
     }
+}
+
+/// Resolves, with graphql-transport-ws's 4408 (used for the older graphql-ws too), if
+/// connection_init has not arrived `within` of opening; never resolves once it has. Without it a
+/// socket that never speaks holds its `MAX_WEBSOCKETS` slot for good.
+async fn init_deadline(seen: &Notify, within: Duration) -> CloseFrame {
+    if tokio::time::timeout(within, seen.notified()).await.is_ok() {
+        return std::future::pending().await;
+    }
+    tracing::info!("closing a WebSocket that sent no connection_init in time");
+    CloseFrame { code: 4408, reason: "Connection initialisation timeout".into() }
 }
 
 /// Works out the connection's viewer from the token in connection_init's payload
@@ -122,6 +155,8 @@ struct Operations {
     /// Mark an operation's only, failed answer for `ErrorMessages`.
     mark_failures: bool,
     limits: crate::cost::Limits,
+    /// The connection's operations in flight, held against `limits.ws_max_operations`.
+    in_flight: Arc<AtomicUsize>,
 }
 
 /// The extension that marks an operation's only answer when it failed; never sent.
@@ -137,6 +172,12 @@ impl Executor for Operations {
         mut request: async_graphql::Request,
         session: Option<Arc<Data>>,
     ) -> BoxStream<'static, async_graphql::Response> {
+        // A slot first: a refused operation then costs nothing more. It is held by the stream,
+        // which async-graphql drops when the operation completes, is stopped or the socket ends.
+        let Some(slot) = OperationSlot::take(&self.in_flight, self.limits.ws_max_operations) else {
+            tracing::info!(max = self.limits.ws_max_operations, "refused a websocket operation: too many");
+            return self.answers(futures::stream::iter([too_many(self.limits.ws_max_operations)]).boxed());
+        };
         // Measured before anything else reads the document, as on POST.
         let refused = self.limits.check(&mut request).err();
         let viewer = session
@@ -157,12 +198,24 @@ impl Executor for Operations {
             let session = session.unwrap_or_default();
             let answers = self.schema.execute_stream_with_session_data(request, session);
             answers
-                .map(|mut answer| {
+                .map(move |mut answer| {
+                    let _held = &slot;
                     fill_codes(&mut answer.errors);
                     answer
                 })
                 .boxed()
         };
+        self.answers(answers)
+    }
+}
+
+impl Operations {
+    /// An operation's answers, its only, failed one marked for `ErrorMessages` where the
+    /// protocol has an `error` message.
+    fn answers(
+        &self,
+        answers: BoxStream<'static, async_graphql::Response>,
+    ) -> BoxStream<'static, async_graphql::Response> {
         if !self.mark_failures {
             return answers;
         }
@@ -180,6 +233,32 @@ impl Executor for Operations {
         })
         .boxed()
     }
+}
+
+/// One operation's place under `WS_MAX_OPERATIONS`, given back when dropped.
+struct OperationSlot(Arc<AtomicUsize>);
+
+impl OperationSlot {
+    fn take(in_flight: &Arc<AtomicUsize>, max: usize) -> Option<Self> {
+        in_flight.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < max).then_some(n + 1)).ok()?;
+        Some(Self(in_flight.clone()))
+    }
+}
+
+impl Drop for OperationSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// The refusal of an operation past `max` in flight: one error with its code, no data.
+fn too_many(max: usize) -> async_graphql::Response {
+    let message = format!(
+        "{max} operations are already in flight on this connection (WS_MAX_OPERATIONS): complete one first"
+    );
+    let mut error = async_graphql::ServerError::new(message, None);
+    error.extensions.get_or_insert_with(Default::default).set("code", TOO_MANY_OPERATIONS);
+    async_graphql::Response::from_errors(vec![error])
 }
 
 /// graphql-transport-ws ends an operation that failed before it yielded with one `error`

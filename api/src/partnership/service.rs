@@ -115,6 +115,9 @@ impl PartnershipService {
     }
 
     pub async fn by_slug(&self, viewer: &Viewer, slug: &str) -> ApiResult<partnership::Model> {
+        if !crate::validate::matchable(slug) {
+            return self.check(viewer, None);
+        }
         let found =
             partnership::Entity::find().filter(partnership::Column::Slug.eq(slug)).one(&self.db).await?;
         self.check(viewer, found)

@@ -140,6 +140,9 @@ impl SchoolFilter {
             if search.chars().count() > 100 {
                 return Err(ApiError::invalid("search", "use at most 100 characters"));
             }
+            if search.chars().any(char::is_control) {
+                return Err(ApiError::invalid("search", "must not contain control characters"));
+            }
             if let Ok(urn) = search.parse::<i32>() {
                 cond = cond.add(school::Column::Urn.eq(urn));
             } else {
