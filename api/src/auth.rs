@@ -374,6 +374,9 @@ impl Actor {
                     .partnership
                     .as_deref()
                     .ok_or(ApiError::Unauthenticated("the token names no partnership"))?;
+                if !crate::validate::matchable(slug) {
+                    return Err(ApiError::Unauthenticated("the token names an unknown partnership"));
+                }
                 let id = partnership::Entity::find()
                     .select_only()
                     .column(partnership::Column::Id)
@@ -387,6 +390,9 @@ impl Actor {
             Role::TrustLead => {
                 let uid =
                     claims.trust.as_deref().ok_or(ApiError::Unauthenticated("the token names no trust"))?;
+                if !crate::validate::matchable(uid) {
+                    return Err(ApiError::Unauthenticated("the token names an unknown trust"));
+                }
                 let id = trust::Entity::find()
                     .select_only()
                     .column(trust::Column::Id)

@@ -253,3 +253,26 @@ async fn a_throttled_mutation_writes_nothing() {
     call(addr, "/graphql", &[("Authorization", &as_dave)], Some(&create)).await.ok();
     assert_eq!(app.count("cohort").await, before + 1);
 }
+
+#[tokio::test]
+async fn operations_over_a_websocket_spend_the_callers_allowance() {
+    let app = TestApp::with_demo().await;
+    let (addr, _stop) = serve(&app, RateLimits::new(1_000, 2, false), Options::default()).await;
+    let alice = format!("Bearer {}", token(&app, "alice"));
+    let me = "{ me { subject } }";
+    let mut ws = crate::subscriptions::Client::open(addr, None).await;
+    ws.init(serde_json::json!({ "Authorization": alice })).await;
+    for id in ["1", "2"] {
+        ws.subscribe(id, me, serde_json::json!({})).await;
+        assert_eq!(ws.data(id).await["me"]["subject"], "alice");
+        assert_eq!(ws.next().await, serde_json::json!({ "type": "complete", "id": id }));
+    }
+    ws.subscribe("3", me, serde_json::json!({})).await;
+    let refused = ws.next().await;
+    assert_eq!((refused["type"].as_str(), refused["id"].as_str()), (Some("error"), Some("3")), "{refused}");
+    let extensions = &refused["payload"][0]["extensions"];
+    assert_eq!(extensions["code"], "RATE_LIMITED", "{refused}");
+    assert!(extensions["retryAfter"].as_u64().is_some_and(|s| (1..=60).contains(&s)), "{refused}");
+    // One allowance, whichever way the caller comes: POST is refused too.
+    call(addr, "/graphql", &[("Authorization", &alice)], Some(&gql(me))).await.throttled();
+}

@@ -293,3 +293,33 @@ async fn over_websocket_bad_variables_end_the_operation_with_an_error() {
     assert_eq!(ws.error("2").await, vec!["BAD_USER_INPUT"]);
     ws.nothing_pending().await;
 }
+
+/// A variable the request leaves out is as if its argument or input field were not written
+/// (the spec's input coercion), not null: an update's optional field then stays as it is.
+#[tokio::test]
+async fn a_variable_left_out_leaves_its_input_field_out() {
+    let app = TestApp::spawn().await;
+    let p = tests::fixtures::partnership(&app.db, "quay", "Quay Partnership").await;
+    let la = tests::fixtures::local_authority(&app.db, "941", "Quay Council").await;
+    let trust = tests::fixtures::trust(&app.db, "7400001", "Quay Learning Trust").await;
+    let school = tests::fixtures::school(&app.db, 940001, "Quay Primary", la.id, Some(trust.id)).await;
+    tests::fixtures::member(&app.db, p.id, school.id).await;
+    let admin = app.token(Role::CityAdmin).partnership("quay").sign();
+    let update = "mutation($n: String, $t: ID, $pc: String) { updateSchool(urn: 940001, input: { name: $n, trust: $t, postcode: $pc }) { name postcode trust { groupUid } } }";
+
+    let renamed = app.gql(Some(&admin), update, json!({ "n": "Quay Primary School" })).await.ok();
+    assert_eq!(
+        renamed["updateSchool"],
+        json!({ "name": "Quay Primary School", "postcode": null, "trust": { "groupUid": "7400001" } }),
+        "the trust, left out, stays"
+    );
+    let moved = app.gql(Some(&admin), update, json!({ "pc": "zz9 9zz" })).await.ok();
+    assert_eq!(moved["updateSchool"]["postcode"], "ZZ9 9ZZ");
+    assert_eq!(moved["updateSchool"]["name"], "Quay Primary School", "the name, left out, stays");
+    let cleared = app.gql(Some(&admin), update, json!({ "t": null })).await.ok();
+    assert_eq!(
+        cleared["updateSchool"],
+        json!({ "name": "Quay Primary School", "postcode": "ZZ9 9ZZ", "trust": null }),
+        "an explicit null clears"
+    );
+}

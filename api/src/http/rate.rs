@@ -82,8 +82,25 @@ impl RateLimits {
     /// Takes one request from the caller's allowance; the 429 to answer instead once it is
     /// spent. Anonymous callers are left to the address limit.
     pub(super) fn refuse_caller(&self, viewer: &Viewer) -> Option<Response> {
+        self.caller_wait(viewer).map(|wait| throttled("caller", wait))
+    }
+
+    /// The same for an operation over a WebSocket: its answer instead once the allowance is
+    /// spent, one error with `RATE_LIMITED` and `retryAfter` (seconds) in its extensions.
+    pub(super) fn refuse_operation(&self, viewer: &Viewer) -> Option<async_graphql::Response> {
+        let wait = self.caller_wait(viewer)?;
+        let seconds = counted("caller", wait);
+        let mut error = async_graphql::ServerError::new(refusal("caller", seconds), None);
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        extensions.set("code", CODE);
+        extensions.set("retryAfter", seconds);
+        Some(async_graphql::Response::from_errors(vec![error]))
+    }
+
+    /// Takes one request from a verified caller's allowance; how long to wait when it is spent.
+    fn caller_wait(&self, viewer: &Viewer) -> Option<Duration> {
         let (Some(limiter), Some(key)) = (&self.by_caller, caller_key(viewer)) else { return None };
-        check(limiter, &key).err().map(|wait| throttled("caller", wait))
+        check(limiter, &key).err()
     }
 }
 
@@ -175,14 +192,23 @@ fn caller_key(viewer: &Viewer) -> Option<String> {
 /// The 429: the GraphQL error shape with `RATE_LIMITED`, and `Retry-After` in whole seconds,
 /// rounded up so that a client waiting that long is let through.
 fn throttled(limit: &'static str, wait: Duration) -> Response {
+    let seconds = counted(limit, wait);
+    let mut answer = one_error(StatusCode::TOO_MANY_REQUESTS, refusal(limit, seconds), CODE);
+    answer.headers_mut().insert(RETRY_AFTER, HeaderValue::from(seconds));
+    answer
+}
+
+/// Counts a refusal in /metrics; the wait in whole seconds.
+fn counted(limit: &'static str, wait: Duration) -> u64 {
     metrics::counter!("http_rate_limited_total", "limit" => limit).increment(1);
     let seconds = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
     tracing::debug!(limit, retry_after = seconds, "rate limited");
+    seconds
+}
+
+fn refusal(limit: &str, seconds: u64) -> String {
     let who = if limit == "address" { "this address" } else { "this caller" };
-    let message = format!("too many requests from {who}: try again in {seconds} s");
-    let mut answer = one_error(StatusCode::TOO_MANY_REQUESTS, message, CODE);
-    answer.headers_mut().insert(RETRY_AFTER, HeaderValue::from(seconds));
-    answer
+    format!("too many requests from {who}: try again in {seconds} s")
 }
 
 #[cfg(test)]

@@ -55,6 +55,7 @@ pub(super) async fn serve(
             db: state.db.clone(),
             mark_failures: transport_ws,
             limits: state.limits,
+            rate_limits: state.rate_limits.clone(),
             in_flight: Arc::default(),
         };
         let (db, every, cell) = (state.db.clone(), state.grant_recheck, settled.clone());
@@ -155,6 +156,8 @@ struct Operations {
     /// Mark an operation's only, failed answer for `ErrorMessages`.
     mark_failures: bool,
     limits: crate::cost::Limits,
+    /// Each operation is one request from its caller's allowance, as on POST.
+    rate_limits: super::RateLimits,
     /// The connection's operations in flight, held against `limits.ws_max_operations`.
     in_flight: Arc<AtomicUsize>,
 }
@@ -193,6 +196,8 @@ impl Executor for Operations {
         let answers = if let Some(refused) = refused {
             tracing::info!(error = %refused, "refused a costly websocket operation");
             futures::stream::iter([refused.response()]).boxed()
+        } else if let Some(throttled) = self.rate_limits.refuse_operation(&viewer) {
+            futures::stream::iter([throttled]).boxed()
         } else {
             let request = loaders::attach_spawned(request, &self.db, &viewer);
             let session = session.unwrap_or_default();

@@ -43,7 +43,7 @@ use crate::cost::selected;
 mod tests;
 mod types;
 
-use types::{BAD_USER_INPUT, Types, coerce_variables};
+use types::{BAD_USER_INPUT, Types, coerce_variables, leave_out_unset};
 
 /// The spec's answers for one schema (module docs). Reads the schema's types from its SDL on
 /// the first request.
@@ -125,6 +125,9 @@ impl Extension for SpecExtension {
                 state.refused = coerce_variables(types, op, &mut request.variables);
                 state.flags = flags(op, &request.variables);
             }
+            let mut run = doc.clone();
+            leave_out_unset(&mut run, &request.variables);
+            request.set_parsed_query(run);
             state.operation = request.operation_name.clone();
             state.doc = Some(doc);
         }

@@ -1,15 +1,19 @@
 //! The schema's types as `spec` needs them, read from its SDL, and the spec's input coercion
-//! of variables against them.
+//! of variables against them, and the arguments of variables not given left out.
 
 use std::collections::{HashMap, HashSet};
 
 use async_graphql::{
-    ID, InputType, Pos, Positioned, ServerError, Value, Variables,
+    ID, InputType, Name, Pos, Positioned, ServerError, Value, Variables,
     parser::{
         parse_schema,
-        types::{BaseType, FieldDefinition, OperationDefinition, Type, TypeKind, TypeSystemDefinition},
+        types::{
+            BaseType, Directive, DocumentOperations, ExecutableDocument, FieldDefinition,
+            OperationDefinition, Selection, SelectionSet, Type, TypeKind, TypeSystemDefinition,
+        },
     },
 };
+use async_graphql_value::Value as ParsedValue;
 
 /// The code of a value the client sent that does not fit its type.
 pub(super) const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
@@ -45,6 +49,89 @@ pub(super) fn coerce_variables(
         }
     }
     errors
+}
+
+/// Leaves out of the document every argument and input-object field whose value is a variable
+/// the request did not give (defaults are filled in by then), as if it were not written, as the
+/// spec coerces them. async-graphql reads such a variable as null instead, so an update's
+/// optional field meant "leave as it is" (`MaybeUndefined`) would be cleared, and an
+/// argument's own default ignored. A variable no longer used anywhere loses its definition, so
+/// validation does not call it unused.
+pub(super) fn leave_out_unset(doc: &mut ExecutableDocument, variables: &Variables) {
+    let mut strip = Strip { variables, used: HashSet::new() };
+    let operations: Vec<&mut Positioned<OperationDefinition>> = match &mut doc.operations {
+        DocumentOperations::Single(op) => vec![op],
+        DocumentOperations::Multiple(ops) => ops.values_mut().collect(),
+    };
+    let mut definitions = Vec::new();
+    for op in operations {
+        strip.directives(&mut op.node.directives);
+        strip.selections(&mut op.node.selection_set.node);
+        definitions.push(&mut op.node.variable_definitions);
+    }
+    for fragment in doc.fragments.values_mut() {
+        strip.directives(&mut fragment.node.directives);
+        strip.selections(&mut fragment.node.selection_set.node);
+    }
+    for definitions in definitions {
+        definitions
+            .retain(|d| variables.contains_key(&d.node.name.node) || strip.used.contains(&d.node.name.node));
+    }
+}
+
+struct Strip<'a> {
+    variables: &'a Variables,
+    /// Variables still written somewhere once stripped (in a list, or a directive's argument).
+    used: HashSet<Name>,
+}
+
+impl Strip<'_> {
+    fn unset(&self, value: &ParsedValue) -> bool {
+        matches!(value, ParsedValue::Variable(name) if !self.variables.contains_key(name))
+    }
+
+    fn value(&mut self, value: &mut ParsedValue) {
+        match value {
+            ParsedValue::Variable(name) => {
+                self.used.insert(name.clone());
+            }
+            ParsedValue::Object(fields) => {
+                fields.retain(|_, field| !self.unset(field));
+                fields.values_mut().for_each(|field| self.value(field));
+            }
+            ParsedValue::List(items) => items.iter_mut().for_each(|item| self.value(item)),
+            _ => {}
+        }
+    }
+
+    fn arguments(&mut self, arguments: &mut Vec<(Positioned<Name>, Positioned<ParsedValue>)>, drop: bool) {
+        if drop {
+            arguments.retain(|(_, argument)| !self.unset(&argument.node));
+        }
+        arguments.iter_mut().for_each(|(_, argument)| self.value(&mut argument.node));
+    }
+
+    /// Directives' arguments are kept as written (`@skip(if: $s)` needs its variable).
+    fn directives(&mut self, directives: &mut [Positioned<Directive>]) {
+        directives.iter_mut().for_each(|d| self.arguments(&mut d.node.arguments, false));
+    }
+
+    fn selections(&mut self, set: &mut SelectionSet) {
+        for selection in &mut set.items {
+            match &mut selection.node {
+                Selection::Field(field) => {
+                    self.arguments(&mut field.node.arguments, true);
+                    self.directives(&mut field.node.directives);
+                    self.selections(&mut field.node.selection_set.node);
+                }
+                Selection::InlineFragment(inline) => {
+                    self.directives(&mut inline.node.directives);
+                    self.selections(&mut inline.node.selection_set.node);
+                }
+                Selection::FragmentSpread(spread) => self.directives(&mut spread.node.directives),
+            }
+        }
+    }
 }
 
 /// The schema's types, as far as executing and coercing need them, read from its SDL plus the
