@@ -96,6 +96,10 @@ impl ImportService {
         let members = upsert_schools(&txn, &parsed.rows, &las, &trusts, &frozen, &mut report).await?;
         add_members(&txn, partnership, &members, &mut report).await?;
         txn.commit().await?;
+        if report.schools_created > 0 {
+            // A bulk insert leaves the planner's statistics stale.
+            crate::db::analyze(&self.db, &["local_authority", "trust", "school", "partnership_school"]).await;
+        }
         tracing::info!(?report, "import applied");
         Ok(report)
     }

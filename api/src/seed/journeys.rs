@@ -4,7 +4,9 @@
 //! cohort starting out, and AI policy records in every status. All dates are fixed.
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, TimeZone, Utc};
-use entity::{ai_policy, certification, certification_event, evidence, evidence_criterion, rating, review};
+use entity::{
+    ai_policy, certification, certification_event, evidence, evidence_criterion, rating, review, school,
+};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use uuid::Uuid;
@@ -15,7 +17,7 @@ use crate::{
     framework::FrameworkData,
 };
 
-/// Rows of the demo's journeys and policies, in foreign-key order.
+/// Rows of journeys and AI policies (the demo's or a synthetic set's), in foreign-key order.
 #[derive(Default)]
 pub struct Journeys {
     pub certifications: Vec<certification::Model>,
@@ -32,11 +34,11 @@ const ASSESSOR_NAME: &str = "Demo Assessor (synthetic)";
 
 /// How one school's journey ends up.
 #[derive(Clone, Copy)]
-struct Plan {
-    last: Stage,
-    level: &'static str,
-    returned_once: bool,
-    starts: NaiveDate,
+pub(super) struct Plan {
+    pub last: Stage,
+    pub level: &'static str,
+    pub returned_once: bool,
+    pub starts: NaiveDate,
 }
 
 /// Days from one stage to the next.
@@ -53,7 +55,7 @@ fn gap(to: Stage) -> i64 {
     }
 }
 
-fn path(plan: &Plan) -> Vec<Stage> {
+pub(super) fn path(plan: &Plan) -> Vec<Stage> {
     use crate::certification::CertificationStage::*;
     if plan.last == Withdrawn {
         return vec![Enrolled, SelfAssessing, Withdrawn];
@@ -70,7 +72,7 @@ fn path(plan: &Plan) -> Vec<Stage> {
     all
 }
 
-fn at(d: NaiveDate) -> DateTime<FixedOffset> {
+pub(super) fn at(d: NaiveDate) -> DateTime<FixedOffset> {
     Utc.from_utc_datetime(&d.and_hms_opt(10, 0, 0).expect("valid time")).fixed_offset()
 }
 
@@ -107,14 +109,15 @@ pub fn generate(data: &Dataset, framework: &FrameworkData, seed: u64) -> Journey
                         returned_once: false,
                         starts: date(2023, 2, 1),
                     };
-                    let old = journey(&mut out, &mut rng, framework, *school, urn(*school), pilot, None);
+                    let old =
+                        journey(&mut out, &mut rng, framework, (*school, urn(*school)), pilot, None, None);
                     let renewal = Plan {
                         last: Stage::GatheringEvidence,
                         level: "PRACTITIONER",
                         returned_once: false,
                         starts: date(2025, 6, 2),
                     };
-                    journey(&mut out, &mut rng, framework, *school, urn(*school), renewal, Some(old));
+                    journey(&mut out, &mut rng, framework, (*school, urn(*school)), renewal, Some(old), None);
                     continue;
                 }
                 (0, _) => {
@@ -144,7 +147,7 @@ pub fn generate(data: &Dataset, framework: &FrameworkData, seed: u64) -> Journey
                     Plan { last, level: "EXPLORER", returned_once: false, starts }
                 }
             };
-            journey(&mut out, &mut rng, framework, *school, urn(*school), plan, None);
+            journey(&mut out, &mut rng, framework, (*school, urn(*school)), plan, None, None);
         }
     }
     // AI policies: most schools have one, in every status as of late 2026.
@@ -157,37 +160,49 @@ pub fn generate(data: &Dataset, framework: &FrameworkData, seed: u64) -> Journey
             4 => (date(2025, 9, 1), None),
             _ => (date(2026, 3, 2), None),
         };
-        let filled = |k: usize| !(i + k).is_multiple_of(4);
-        let roles = serde_json::json!([
-            { "role": "LEADERSHIP_TEAM", "filled": true, "title": "Deputy headteacher" },
-            { "role": "GOVERNING_BODY", "filled": filled(1), "title": if s.trust_id.is_some() { "Trust board" } else { "Governing body" } },
-            { "role": "TEACHERS", "filled": true, "title": "All teaching staff" },
-            { "role": "IT_LEAD", "filled": filled(2), "title": "Network manager" },
-            { "role": "EXTERNAL_PARTIES", "filled": filled(3), "title": null },
-            { "role": "DATA_PROTECTION_OFFICER", "filled": true, "title": "Trust data protection officer" },
-        ]);
-        out.policies.push(ai_policy::Model {
-            school_id: s.id,
-            adopted_on: adopted,
-            last_reviewed_on: reviewed,
-            review_interval_months: 12,
-            roles,
-            updated_at: at(reviewed.unwrap_or(adopted)),
-            updated_by: lead(s.urn),
-        });
+        out.policies.push(policy(i, s, adopted, reviewed));
     }
     out
 }
 
-/// Adds one journey walked along `plan`; returns its id.
-fn journey(
+/// A school's AI policy record with the model policy's roles, some of them unfilled (which
+/// ones depends on `i`).
+pub(super) fn policy(
+    i: usize,
+    s: &school::Model,
+    adopted: NaiveDate,
+    reviewed: Option<NaiveDate>,
+) -> ai_policy::Model {
+    let filled = |k: usize| !(i + k).is_multiple_of(4);
+    let roles = serde_json::json!([
+        { "role": "LEADERSHIP_TEAM", "filled": true, "title": "Deputy headteacher" },
+        { "role": "GOVERNING_BODY", "filled": filled(1), "title": if s.trust_id.is_some() { "Trust board" } else { "Governing body" } },
+        { "role": "TEACHERS", "filled": true, "title": "All teaching staff" },
+        { "role": "IT_LEAD", "filled": filled(2), "title": "Network manager" },
+        { "role": "EXTERNAL_PARTIES", "filled": filled(3), "title": null },
+        { "role": "DATA_PROTECTION_OFFICER", "filled": true, "title": "Trust data protection officer" },
+    ]);
+    ai_policy::Model {
+        school_id: s.id,
+        adopted_on: adopted,
+        last_reviewed_on: reviewed,
+        review_interval_months: 12,
+        roles,
+        updated_at: at(reviewed.unwrap_or(adopted)),
+        updated_by: lead(s.urn),
+    }
+}
+
+/// Adds one journey of `school` (id, URN) walked along `plan`; returns its id. A certified
+/// journey gets `number`, or a random demo number when that is None.
+pub(super) fn journey(
     out: &mut Journeys,
     rng: &mut ChaCha8Rng,
     fw: &FrameworkData,
-    school: Uuid,
-    urn: i32,
+    (school, urn): (Uuid, i32),
     plan: Plan,
     renewal_of: Option<Uuid>,
+    number: Option<String>,
 ) -> Uuid {
     let id = uuid(rng);
     let level = fw.level_by_key(plan.level).or(fw.levels.first()).expect("a framework has levels");
@@ -259,8 +274,10 @@ fn journey(
     let certified = last == Stage::Certified;
     let awarded_on = certified.then_some(day);
     let number = certified.then(|| {
-        let n: u64 = rng.random();
-        format!("CERT-DEMO-{:04X}-{:04X}-{:04X}", (n >> 32) & 0xFFFF, (n >> 16) & 0xFFFF, n & 0xFFFF)
+        number.unwrap_or_else(|| {
+            let n: u64 = rng.random();
+            format!("CERT-DEMO-{:04X}-{:04X}-{:04X}", (n >> 32) & 0xFFFF, (n >> 16) & 0xFFFF, n & 0xFFFF)
+        })
     });
     out.certifications.push(certification::Model {
         id,
