@@ -33,7 +33,7 @@ const GUARD: Duration = Duration::from_secs(10);
 
 /// `levels` fragments, each spreading the next twice, then one holding `__typename`: the
 /// operation expands to 2^levels fields.
-fn chain(levels: usize) -> String {
+pub(crate) fn chain(levels: usize) -> String {
     let mut query = String::from("query { ...F0 }\n");
     for i in 0..levels {
         query += &format!("fragment F{i} on Query {{ ...F{next} ...F{next} }}\n", next = i + 1);
@@ -42,7 +42,7 @@ fn chain(levels: usize) -> String {
 }
 
 /// `n` aliases of `field`, side by side.
-fn aliases(n: usize, field: &str) -> String {
+pub(crate) fn aliases(n: usize, field: &str) -> String {
     (0..n).map(|i| format!("a{i}: {field} ")).collect()
 }
 

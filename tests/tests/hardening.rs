@@ -388,7 +388,7 @@ async fn every_date_argument_is_covered() {
 }
 
 /// A service token with these claims, signed with the test secret.
-fn token_with(claims: &Value) -> String {
+pub(crate) fn token_with(claims: &Value) -> String {
     jsonwebtoken::encode(&Header::default(), claims, &EncodingKey::from_secret(SECRET)).unwrap()
 }
 

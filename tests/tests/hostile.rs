@@ -15,8 +15,13 @@ use axum::{
 };
 use serde_json::{Value, json};
 use tests::{
-    Answer, SECRET, TestApp,
+    Answer, TestApp,
     fixtures::{self, Upto},
+};
+
+use crate::{
+    cost::{aliases, chain},
+    hardening::token_with,
 };
 
 const HARBOUR: &str = "harbour";
@@ -69,25 +74,6 @@ fn post(token: Option<&str>, body: impl Into<Body>) -> Request<Body> {
 
 fn gql(token: Option<&str>, query: &str, variables: Value) -> Request<Body> {
     post(token, json!({ "query": query, "variables": variables }).to_string())
-}
-
-/// `levels` fragments, each spreading the next twice: 2^levels fields.
-fn fragment_chain(levels: usize) -> String {
-    let mut query = String::from("{ ...F0 }\n");
-    for i in 0..levels {
-        query += &format!("fragment F{i} on Query {{ ...F{n} ...F{n} }}\n", n = i + 1);
-    }
-    query + &format!("fragment F{levels} on Query {{ __typename }}\n")
-}
-
-fn aliases(n: usize, field: &str) -> String {
-    format!("{{ {} }}", (0..n).map(|i| format!("a{i}: {field} ")).collect::<String>())
-}
-
-/// A service token with these claims, signed with the test secret.
-fn token_with(claims: Value) -> String {
-    let key = jsonwebtoken::EncodingKey::from_secret(SECRET);
-    jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).expect("sign")
 }
 
 fn claims(exp: i64, name: &str) -> Value {
@@ -147,7 +133,7 @@ async fn every_hostile_request_is_refused_with_a_code_and_changes_nothing() {
     let cases = vec![
         hostile(
             "a 1.2 KB fragment chain expanding to 2^30 fields",
-            gql(None, &fragment_chain(30), json!({})),
+            gql(None, &chain(30), json!({})),
             bad,
             costly,
         ),
@@ -161,7 +147,7 @@ async fn every_hostile_request_is_refused_with_a_code_and_changes_nothing() {
             "1,000 aliases of a year of weekly timeline points",
             gql(
                 Some(&partner),
-                &aliases(1_000, "partnerships { timeline(interval: WEEK) { date } }"),
+                &format!("{{ {} }}", aliases(1_000, "partnerships { timeline(interval: WEEK) { date } }")),
                 json!({}),
             ),
             bad,
@@ -169,7 +155,7 @@ async fn every_hostile_request_is_refused_with_a_code_and_changes_nothing() {
         ),
         hostile(
             "200,000 aliases of __typename (3.9 MB)",
-            gql(None, &aliases(200_000, "__typename"), json!({})),
+            gql(None, &format!("{{ {} }}", aliases(200_000, "__typename")), json!({})),
             bad,
             costly,
         ),
@@ -247,13 +233,13 @@ async fn every_hostile_request_is_refused_with_a_code_and_changes_nothing() {
         ),
         hostile(
             "a token valid until the year 9999",
-            gql(Some(&token_with(claims(253_402_300_799, "Partner"))), "{ __typename }", json!({})),
+            gql(Some(&token_with(&claims(253_402_300_799, "Partner"))), "{ __typename }", json!({})),
             StatusCode::UNAUTHORIZED,
             Some("UNAUTHENTICATED"),
         ),
         hostile(
             "a token whose name is 100 KB with control characters",
-            gql(Some(&token_with(claims(now + 600, &"\u{7}x".repeat(50_000)))), "{ __typename }", json!({})),
+            gql(Some(&token_with(&claims(now + 600, &"\u{7}x".repeat(50_000)))), "{ __typename }", json!({})),
             StatusCode::UNAUTHORIZED,
             Some("UNAUTHENTICATED"),
         ),
