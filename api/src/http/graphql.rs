@@ -20,7 +20,7 @@ use axum::{
     response::{Html, IntoResponse, Response},
 };
 
-use super::{one_error, socket};
+use super::{errors_only, one_error, socket};
 use crate::{AppState, auth::Viewer, error::ApiError, loaders};
 
 async fn graphiql() -> Html<String> {
@@ -250,12 +250,9 @@ fn accepted(headers: &HeaderMap) -> Accepted {
 fn reply(res: async_graphql::Response, accepted: Accepted) -> Response {
     let never_ran = res.is_err() && res.data == Value::Null && res.errors.iter().all(|e| e.path.is_empty());
     if never_ran {
-        // Each error's keys as async-graphql orders them (message first), not sorted.
-        let errors = serde_json::to_string(&res.errors).unwrap_or_else(|_| "[]".to_owned());
-        let body = format!(r#"{{"errors":{errors}}}"#);
         let status =
             if accepted == Accepted::GraphQLResponse { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-        return in_media((status, body).into_response(), accepted);
+        return in_media(errors_only(status, &res.errors), accepted);
     }
     in_media(GraphQLResponse::from(res).into_response(), accepted)
 }

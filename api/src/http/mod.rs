@@ -131,7 +131,13 @@ impl IntoResponse for ApiError {
 pub(crate) fn one_error(status: StatusCode, message: String, code: &str) -> Response {
     let mut error = ServerError::new(message, None);
     error.extensions.get_or_insert_with(Default::default).set("code", code);
-    // No `data` entry: the request never ran (GraphQL over HTTP, "request error").
-    let body = serde_json::json!({ "errors": [error] }).to_string();
+    errors_only(status, &[error])
+}
+
+/// The answer to a request that never ran (GraphQL over HTTP, "request error"): its errors and
+/// no `data` entry, each error's keys as async-graphql orders them (message first).
+pub(crate) fn errors_only(status: StatusCode, errors: &[ServerError]) -> Response {
+    let errors = serde_json::to_string(errors).unwrap_or_else(|_| "[]".to_owned());
+    let body = format!(r#"{{"errors":{errors}}}"#);
     (status, [(CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response()
 }
