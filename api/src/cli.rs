@@ -11,7 +11,7 @@ use sea_orm::DatabaseConnection;
 use crate::{
     AppState,
     auth::{Role, TokenRequest},
-    config::{Config, ServeConfig},
+    config::{Config, DatabaseConfig, ServeConfig},
     db,
     import::{ImportService, gias},
     partnership::cli::PartnershipCommand,
@@ -27,6 +27,8 @@ use crate::{
 pub struct Cli {
     #[command(flatten)]
     pub config: Config,
+    #[command(flatten)]
+    pub database: DatabaseConfig,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -105,8 +107,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match command {
         Command::Token { .. } | Command::Schema => execute(None, &cli.config, command).await,
         command => {
-            let db = db::connect(&cli.config.database_url).await?;
-            db::migrate(&db).await?;
+            let serving = matches!(command, Command::Serve(_));
+            let db =
+                db::connect_and_migrate(&cli.config.database_url, &cli.database.settings(), serving).await?;
             execute(Some(&db), &cli.config, command).await
         }
     }

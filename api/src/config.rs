@@ -33,6 +33,51 @@ pub struct Config {
     pub oidc: OidcConfig,
 }
 
+/// How the database pool is made (`crate::db::Settings`; README "Configuration"). Beside
+/// `Config` in `Cli` rather than in it, so code that builds a `Config` by hand need not name them.
+#[derive(Clone, Debug, Args)]
+pub struct DatabaseConfig {
+    /// Connections in the pool, 1 to 1000. Default 8 on SQLite, 10 on PostgreSQL.
+    #[arg(
+        long,
+        global = true,
+        env = "DATABASE_MAX_CONNECTIONS",
+        value_parser = clap::value_parser!(u32).range(1..=crate::db::MAX_CONNECTIONS_LIMIT as i64)
+    )]
+    pub database_max_connections: Option<u32>,
+    /// PostgreSQL cancels a statement of `serve` that runs longer than this, in seconds, and
+    /// the client gets `TIMEOUT`; 0: no limit. No effect on SQLite. Default 20.
+    #[arg(
+        long,
+        global = true,
+        env = "DATABASE_STATEMENT_TIMEOUT_SECS",
+        default_value_t = crate::db::DEFAULT_STATEMENT_TIMEOUT_SECS,
+        value_parser = clap::value_parser!(u64).range(0..=86_400)
+    )]
+    pub database_statement_timeout_secs: u64,
+    /// Seconds to wait for a free connection when all are busy (then `TIMEOUT`). Default 30.
+    #[arg(
+        long,
+        global = true,
+        env = "DATABASE_ACQUIRE_TIMEOUT_SECS",
+        default_value_t = crate::db::DEFAULT_ACQUIRE_TIMEOUT_SECS,
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
+    pub database_acquire_timeout_secs: u64,
+}
+
+impl DatabaseConfig {
+    /// The pool settings these flags or variables ask for.
+    pub fn settings(&self) -> crate::db::Settings {
+        let secs = std::time::Duration::from_secs;
+        crate::db::Settings {
+            max_connections: self.database_max_connections,
+            statement_timeout: Some(self.database_statement_timeout_secs).filter(|&s| s > 0).map(secs),
+            acquire_timeout: secs(self.database_acquire_timeout_secs),
+        }
+    }
+}
+
 /// Identity providers whose people sign in with access grants (OpenID Connect).
 #[derive(Clone, Debug, Args)]
 pub struct OidcConfig {

@@ -8,20 +8,111 @@ use sea_orm::{
     SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
-/// Connects to `url`. SQLite gets a busy timeout so concurrent writers wait their turn.
+/// Pool size on SQLite when none is set: one file takes one writer at a time, so more
+/// connections only queue on its lock.
+pub const SQLITE_MAX_CONNECTIONS: u32 = 8;
+/// Pool size on PostgreSQL when none is set (sqlx's own default, what the service has used).
+pub const POSTGRES_MAX_CONNECTIONS: u32 = 10;
+/// The most connections a pool may be given.
+pub const MAX_CONNECTIONS_LIMIT: u32 = 1000;
+/// PostgreSQL's `statement_timeout` for the serving pool when none is set: below the default
+/// REQUEST_TIMEOUT_SECS (30), so a runaway statement is cut and answered `TIMEOUT` before the
+/// request as a whole runs out (408), and it stops using the server either way.
+pub const DEFAULT_STATEMENT_TIMEOUT_SECS: u64 = 20;
+/// How long a caller waits for a free connection of the pool when none is set.
+pub const DEFAULT_ACQUIRE_TIMEOUT_SECS: u64 = 30;
+
+/// How a pool is made. `Default` is what the settings default to (README "Configuration").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Settings {
+    /// Connections in the pool; `None`: 8 on SQLite, 10 on PostgreSQL.
+    pub max_connections: Option<u32>,
+    /// PostgreSQL cancels a statement that runs longer (SQLSTATE 57014); `None`: no limit.
+    /// SQLite has no such setting: its statements run to the end.
+    pub statement_timeout: Option<Duration>,
+    /// How long to wait for a connection when all are in use, before failing with `TIMEOUT`.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            max_connections: None,
+            statement_timeout: Some(Duration::from_secs(DEFAULT_STATEMENT_TIMEOUT_SECS)),
+            acquire_timeout: Duration::from_secs(DEFAULT_ACQUIRE_TIMEOUT_SECS),
+        }
+    }
+}
+
+impl Settings {
+    /// These settings without the statement timeout: for migrations and the operator's one-off
+    /// commands (a national seed, an import), which may rightly run longer than a request.
+    pub fn unbounded(&self) -> Self {
+        Self { statement_timeout: None, ..self.clone() }
+    }
+
+    /// Refuses a pool size outside 1 to 1000 (the command line checks it too; this covers
+    /// callers that build settings themselves).
+    pub fn check(&self) -> anyhow::Result<()> {
+        if let Some(n) = self.max_connections
+            && !(1..=MAX_CONNECTIONS_LIMIT).contains(&n)
+        {
+            anyhow::bail!("DATABASE_MAX_CONNECTIONS must be 1 to {MAX_CONNECTIONS_LIMIT}, not {n}");
+        }
+        Ok(())
+    }
+
+    /// The pool size for a database at `url`: the one set, else the backend's default.
+    pub fn max_connections_for(&self, url: &str) -> u32 {
+        self.max_connections.unwrap_or(if is_sqlite(url) {
+            SQLITE_MAX_CONNECTIONS
+        } else {
+            POSTGRES_MAX_CONNECTIONS
+        })
+    }
+}
+
+fn is_sqlite(url: &str) -> bool {
+    url.starts_with("sqlite:")
+}
+
+/// Connects to `url` as the tests and benches do: default pool, no statement timeout.
 pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
     connect_with(ConnectOptions::new(url)).await
 }
 
-pub async fn connect_with(mut options: ConnectOptions) -> anyhow::Result<DatabaseConnection> {
+/// Connects with options the caller made (a search path, its own pool size), adding the
+/// defaults of `Settings` but no statement timeout, as `connect` does.
+pub async fn connect_with(options: ConnectOptions) -> anyhow::Result<DatabaseConnection> {
+    connect_with_settings(options, &Settings::default().unbounded()).await
+}
+
+/// Connects with `settings`. A pool size already in `options` wins over the backend's default
+/// (not over one set in `settings`). SQLite gets a busy timeout so concurrent writers wait their
+/// turn.
+pub async fn connect_with_settings(
+    mut options: ConnectOptions,
+    settings: &Settings,
+) -> anyhow::Result<DatabaseConnection> {
+    settings.check()?;
     let url = options.get_url().to_owned();
+    let size = match (settings.max_connections, options.get_max_connections()) {
+        (Some(n), _) | (None, Some(n)) => n,
+        (None, None) => settings.max_connections_for(&url),
+    };
     options
         .sqlx_logging(false)
+        .max_connections(size)
         .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(30));
-    if url.starts_with("sqlite:") {
+        .acquire_timeout(settings.acquire_timeout);
+    if let Some(timeout) = settings.statement_timeout {
+        // Sent as a startup parameter of every connection (PostgreSQL only; sea-orm leaves
+        // SQLite alone), so no connection of the pool escapes it.
+        options.statement_timeout(timeout);
+    }
+    if is_sqlite(&url) {
         // One file, many readers, one writer: WAL and a busy timeout keep writers from failing.
-        options.max_connections(8).map_sqlx_sqlite_opts(|o| {
+        options.map_sqlx_sqlite_opts(|o| {
             o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
@@ -31,6 +122,28 @@ pub async fn connect_with(mut options: ConnectOptions) -> anyhow::Result<Databas
         .await
         .map_err(|e| anyhow::anyhow!("cannot connect to the database: {e}"))?;
     Ok(db)
+}
+
+/// Connects to `url` and applies pending migrations, for the command line. Migrations always
+/// run without the statement timeout (an index built on a large table may take longer than any
+/// request should, and one cut off would stop every start), and so do all commands but
+/// `serve`: the timeout guards the service against runaway requests, not the operator's work.
+pub async fn connect_and_migrate(
+    url: &str,
+    settings: &Settings,
+    serving: bool,
+) -> anyhow::Result<DatabaseConnection> {
+    let unbounded = settings.unbounded();
+    if !serving || settings.statement_timeout.is_none() || is_sqlite(url) {
+        let db = connect_with_settings(ConnectOptions::new(url), &unbounded).await?;
+        migrate(&db).await?;
+        return Ok(db);
+    }
+    let once = Settings { max_connections: Some(1), ..unbounded };
+    let migrating = connect_with_settings(ConnectOptions::new(url), &once).await?;
+    migrate(&migrating).await?;
+    migrating.close().await?;
+    connect_with_settings(ConnectOptions::new(url), settings).await
 }
 
 /// Applies every pending migration.
@@ -52,11 +165,12 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
 
 /// Refreshes the planner's statistics on `tables` after a bulk load (PostgreSQL and SQLite
 /// both plan better with them). PostgreSQL gets the list, so other schemas in the database
-/// are left alone; SQLite's ANALYZE covers its one file. The data is committed by then, so a
-/// failure is only logged.
+/// are left alone, and a VACUUM too: it marks the new pages all-visible, so index-only scans
+/// need not visit the table, as they would until autovacuum came by. SQLite's ANALYZE covers
+/// its one file. The data is committed by then, so a failure is only logged.
 pub async fn analyze(db: &DatabaseConnection, tables: &[&str]) {
     let sql = match db.get_database_backend() {
-        DbBackend::Postgres => format!("ANALYZE {}", tables.join(", ")),
+        DbBackend::Postgres => format!("VACUUM (ANALYZE) {}", tables.join(", ")),
         _ => "ANALYZE".to_owned(),
     };
     if let Err(e) = db.execute_unprepared(&sql).await {

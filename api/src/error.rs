@@ -34,6 +34,10 @@ pub enum ApiError {
     NotReady(Vec<String>),
     #[error("{} bad row(s); nothing was imported", .0.len())]
     BadRows(Vec<RowError>),
+    /// The database cancelled a statement past DATABASE_STATEMENT_TIMEOUT_SECS, or no
+    /// connection came free within DATABASE_ACQUIRE_TIMEOUT_SECS. The cause is logged only.
+    #[error("the database took too long to answer: try again, or ask for less at once")]
+    Timeout,
     #[error("something went wrong on our side")]
     Internal(Arc<anyhow::Error>),
 }
@@ -57,6 +61,7 @@ impl ApiError {
             Self::Invalid { .. } | Self::BadRows(_) => "BAD_USER_INPUT",
             Self::Conflict(_) => "CONFLICT",
             Self::NotReady(_) => "NOT_READY",
+            Self::Timeout => "TIMEOUT",
             Self::Internal(_) => "INTERNAL",
         }
     }
@@ -68,8 +73,24 @@ impl From<anyhow::Error> for ApiError {
     }
 }
 
+/// True when `err` says the statement ran out of time (PostgreSQL's `query_canceled`, SQLSTATE
+/// 57014, which `statement_timeout` raises) or the pool had no connection to give in time.
+pub fn is_timeout(err: &DbErr) -> bool {
+    match err {
+        DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout) => true,
+        DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e)) | DbErr::Query(sea_orm::RuntimeErr::SqlxError(e)) => {
+            matches!(&**e, sea_orm::sqlx::Error::Database(d) if d.code().as_deref() == Some("57014"))
+        }
+        _ => false,
+    }
+}
+
 impl From<DbErr> for ApiError {
     fn from(err: DbErr) -> Self {
+        if is_timeout(&err) {
+            tracing::warn!(error = %err, "database timeout");
+            return Self::Timeout;
+        }
         // A constraint the service did not check first (a race, usually) is the caller's
         // conflict, not our failure; its SQL text still stays in the log.
         match err.sql_err() {
@@ -88,6 +109,10 @@ impl From<DbErr> for ApiError {
 
 impl From<Arc<DbErr>> for ApiError {
     fn from(err: Arc<DbErr>) -> Self {
+        if is_timeout(&err) {
+            tracing::warn!(error = %err, "database timeout");
+            return Self::Timeout;
+        }
         anyhow::anyhow!("{err}").into()
     }
 }

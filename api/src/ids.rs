@@ -43,19 +43,57 @@ pub struct Cursor {
     pub tie: String,
 }
 
+/// Parts the order a cursor was made for from its tie-breaker; no tie-breaker holds it.
+const ORDER_MARK: char = '|';
+
 impl Cursor {
     pub fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(format!("{}\n{}", self.tie, self.name))
+        self.encode_in(None)
+    }
+
+    /// This cursor for a list read in `order`, when the list can be read in more than one:
+    /// the order rides in front of the tie-breaker, so that `decode_in` can tell a cursor made
+    /// for another order. `None` is the list's first order, whose cursors carry no mark (those
+    /// issued before the list had a second order still read the same).
+    pub fn encode_in(&self, order: Option<&str>) -> String {
+        match order {
+            Some(order) => URL_SAFE_NO_PAD.encode(format!("{order}{ORDER_MARK}{}\n{}", self.tie, self.name)),
+            None => URL_SAFE_NO_PAD.encode(format!("{}\n{}", self.tie, self.name)),
+        }
     }
 
     pub fn decode(cursor: &str) -> ApiResult<Self> {
+        Self::decode_in(cursor, None)
+    }
+
+    /// Reads a cursor made by `encode_in(order)`; one made for another order is BAD_USER_INPUT.
+    pub fn decode_in(cursor: &str, order: Option<&str>) -> ApiResult<Self> {
         let bad = || ApiError::invalid("after", "not a cursor this API issued");
         let raw = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
         let text = String::from_utf8(raw).map_err(|_| bad())?;
-        let (tie, name) = text.split_once('\n').ok_or_else(bad)?;
+        let (head, name) = text.split_once('\n').ok_or_else(bad)?;
+        let (made_for, tie) = match head.split_once(ORDER_MARK) {
+            Some((made_for, tie)) => (Some(made_for), tie),
+            None => (None, head),
+        };
         // A name we issued is stored text: it never holds a NUL, which PostgreSQL refuses.
         if tie.is_empty() || tie.len() > 40 || name.len() > 400 || !crate::validate::matchable(&text) {
             return Err(bad());
+        }
+        // An order is a GraphQL enum value: anything else was not made here (and is not echoed).
+        if made_for.is_some_and(|o| {
+            o.is_empty() || o.len() > 30 || !o.bytes().all(|b| b.is_ascii_uppercase() || b == b'_')
+        }) {
+            return Err(bad());
+        }
+        if made_for != order {
+            let made_for = made_for.map_or_else(|| "its default order".to_owned(), |o| format!("order {o}"));
+            return Err(ApiError::invalid(
+                "after",
+                format!(
+                    "this cursor was made for the list in {made_for}: ask in that order, or leave out `after`"
+                ),
+            ));
         }
         Ok(Self { name: name.to_owned(), tie: tie.to_owned() })
     }
@@ -71,6 +109,11 @@ pub struct Page {
 impl Page {
     /// Checks `first` (1 to MAX_PAGE) and decodes `after`.
     pub fn new(first: Option<i32>, after: Option<&str>) -> ApiResult<Self> {
+        Self::new_in(first, after, None)
+    }
+
+    /// As `new`, for a list read in `order` (see `Cursor::encode_in`).
+    pub fn new_in(first: Option<i32>, after: Option<&str>, order: Option<&str>) -> ApiResult<Self> {
         let first = match first {
             None => DEFAULT_PAGE,
             Some(n) if (1..=MAX_PAGE as i32).contains(&n) => n as u64,
@@ -81,7 +124,7 @@ impl Page {
                 ));
             }
         };
-        Ok(Self { first, after: after.map(Cursor::decode).transpose()? })
+        Ok(Self { first, after: after.map(|a| Cursor::decode_in(a, order)).transpose()? })
     }
 }
 
@@ -117,5 +160,18 @@ mod tests {
         assert!(Page::new(Some(1000), None).is_err());
         assert!(Page::new(Some(0), None).is_err());
         assert_eq!(Page::new(None, None).unwrap().first, DEFAULT_PAGE);
+    }
+
+    #[test]
+    fn a_cursor_only_reads_in_the_order_it_was_made_for() {
+        let c = Cursor { name: String::new(), tie: "900001".into() };
+        let by_urn = c.encode_in(Some("URN"));
+        assert_eq!(Cursor::decode_in(&by_urn, Some("URN")).unwrap(), c);
+        assert_eq!(Cursor::decode(&by_urn).unwrap_err().code(), "BAD_USER_INPUT");
+        assert_eq!(Cursor::decode_in(&c.encode(), Some("URN")).unwrap_err().code(), "BAD_USER_INPUT");
+        assert_eq!(Cursor::decode_in(&by_urn, Some("NAME")).unwrap_err().code(), "BAD_USER_INPUT");
+        // The default order's cursors are the ones issued before lists had orders.
+        assert_eq!(c.encode_in(None), c.encode());
+        assert_eq!(Page::new_in(Some(5), Some(&by_urn), Some("URN")).unwrap().after, Some(c));
     }
 }

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod audit;
 pub mod auth;
+pub mod batch;
 pub mod certification;
 pub mod cli;
 pub mod cohort;
@@ -59,12 +60,15 @@ pub struct AppState {
     pub sockets: metrics::Sockets,
     /// Requests a minute per client address and per signed-in caller; none by default.
     pub rate_limits: http::RateLimits,
+    /// What verified tokens resolved to, kept a short while (cleared by every mutation).
+    pub tokens: auth::TokenCache,
 }
 
 impl AppState {
     pub fn new(db: DatabaseConnection, jwt: auth::Jwt) -> Self {
         let events = events::EventBus::new(&db);
-        let schema = build_schema(&db, &events);
+        let tokens = auth::TokenCache::default();
+        let schema = build_schema(&db, &events, &tokens);
         let oidc = oidc::Oidc::new(Vec::new(), String::new());
         let shutdown = std::sync::Arc::new(tokio::sync::watch::channel(false).0);
         let (grant_recheck, limits) = (std::time::Duration::from_secs(5), cost::Limits::default());
@@ -82,16 +86,17 @@ impl AppState {
             cors_origins,
             sockets,
             rate_limits,
+            tokens,
         }
     }
 
-    /// Applies these request limits instead of the defaults.
     /// Lets pages of these origins call the API from a browser (CORS).
     pub fn with_cors_origins(mut self, origins: Vec<String>) -> Self {
         self.cors_origins = origins;
         self
     }
 
+    /// Applies these request limits instead of the defaults.
     pub fn with_limits(mut self, limits: cost::Limits) -> Self {
         self.limits = limits;
         self
@@ -111,7 +116,11 @@ impl AppState {
 }
 
 /// The served schema: every type from `schema_builder`, plus services and limits.
-pub fn build_schema(db: &DatabaseConnection, events: &events::EventBus) -> ApiSchema {
+pub fn build_schema(
+    db: &DatabaseConnection,
+    events: &events::EventBus,
+    tokens: &auth::TokenCache,
+) -> ApiSchema {
     schema_builder()
         .data(partnership::PartnershipService::new(db.clone()))
         .data(school::SchoolService::new(db.clone()))
@@ -126,6 +135,7 @@ pub fn build_schema(db: &DatabaseConnection, events: &events::EventBus) -> ApiSc
         .data(certification::CertificationService::new(db.clone(), events.clone()))
         .data(events.clone())
         .extension(metrics::GraphqlMetrics)
+        .extension(auth::ClearOnMutation(tokens.clone()))
         .extension(http::spec::Spec::default())
         // No `limit_depth` or `limit_complexity`: `cost::Limits` measures every request (POST,
         // GET, WebSocket) before async-graphql sees it. async-graphql's depth counts

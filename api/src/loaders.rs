@@ -1,34 +1,33 @@
-//! DataLoaders, fresh for each request (a batch never mixes two callers' scopes), and the
-//! scheduler that decides when their batches run.
+//! Every concept's DataLoader, attached fresh to each operation: a batch never mixes two
+//! callers' scopes (async-graphql #1567), and what a loader keeps dies with its operation.
+//! The loaders live in their concepts' `loader.rs`; `batch` decides when their batches run.
 //!
-//! async-graphql's loaders run a batch a fixed delay after its first key. That splits a batch
-//! whenever resolving a long list takes longer than the delay, so the number of statements
-//! would depend on the number of rows and the speed of the machine. Here a batch instead runs
-//! when the request can make no more progress without it, and not before the batches already
-//! running have answered: loads happen in waves, one per level of the query, whatever the
-//! number of rows.
+//! Most loaders keep nothing: each wave reads the keys it asks for, so an operation costs one
+//! statement per relation it names whatever rows it meets (a cache would skip a wave only when
+//! every key happens to be known, making the count depend on the data). The loaders whose keys
+//! several waves of one operation ask for keep what they read, in DataLoader's own cache:
+//! `ProgressLoader`, as every progress field (partnership, cohort, trust) reads one
+//! partnership's facts. What they keep depends on the operation:
+//! - a query keeps it for the whole operation;
+//! - a mutation keeps nothing: its fields run one after another, and each must see the writes
+//!   of the ones before it;
+//! - a subscription keeps it only while it is busy resolving: it is forgotten whenever the
+//!   operation pauses (waits on anything but its own batches, such as the next event) and after
+//!   each answer, so every event reads fresh rows, while its nested fields still share them.
 
-use std::{
-    future::Future,
-    pin::pin,
-    sync::{
-        Arc, Mutex,
-        atomic::{AtomicBool, AtomicUsize, Ordering},
-    },
-    task::{Context, Poll, Wake, Waker},
-    time::Duration,
-};
+use std::{borrow::Cow, hash::Hash, time::Duration};
 
 use async_graphql::{
     Request,
-    dataloader::{DataLoader, Loader},
+    dataloader::{CacheFactory, CacheStorage, DataLoader, HashMapCache, Loader},
+    parser::types::{DocumentOperations, OperationType},
 };
-use futures::future::BoxFuture;
 use sea_orm::DatabaseConnection;
 
 use crate::{
     access::ReachLoader,
     auth::Viewer,
+    batch::{Batches, Pauses},
     certification::loader::JourneyLoader,
     cohort::loader::CohortLoader,
     error::{ApiError, Extend},
@@ -36,151 +35,178 @@ use crate::{
     mentorship::loader::PairingLoader,
     partnership::loader::PartnershipLoader,
     policy::loader::PolicyLoader,
-    progress::graphql::ProgressLoader,
+    progress::loader::ProgressLoader,
     school::loader::SchoolLoader,
     trust::loader::TrustLoader,
 };
 
-/// The batches of one request: queued until the request is blocked, then run together.
-#[derive(Clone, Default)]
-pub struct Batches(Arc<BatchState>);
+/// An operation's loader for `L`, as resolvers find it in the context.
+pub type OperationLoader<L> = DataLoader<L, Kept>;
 
-#[derive(Default)]
-struct BatchState {
-    queued: Mutex<Vec<BoxFuture<'static, ()>>>,
-    running: AtomicUsize,
-    request: Mutex<Option<Waker>>,
-}
-
-/// Marks a batch finished when dropped, even if the batch panicked, so the request never
-/// waits for a batch that will not come back.
-struct Done(Arc<BatchState>);
-
-impl Drop for Done {
-    fn drop(&mut self) {
-        self.0.running.fetch_sub(1, Ordering::SeqCst);
-        if let Some(w) = self.0.request.lock().map(|w| w.clone()).ok().flatten() {
-            w.wake();
-        }
-    }
-}
-
-/// Notes that the request's future woke (itself or from a finished load) while being polled.
-struct Flag {
-    woke: AtomicBool,
-    outer: Waker,
-}
-
-impl Wake for Flag {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.woke.store(true, Ordering::SeqCst);
-        self.outer.wake_by_ref();
-    }
-}
-
-impl Batches {
-    fn queue(&self, batch: BoxFuture<'static, ()>) {
-        self.0.queued.lock().expect("batch queue").push(batch);
-    }
-
-    /// Starts every queued batch, if none is running.
-    fn flush(&self) {
-        if self.0.running.load(Ordering::SeqCst) > 0 {
-            return;
-        }
-        let batches = std::mem::take(&mut *self.0.queued.lock().expect("batch queue"));
-        self.0.running.fetch_add(batches.len(), Ordering::SeqCst);
-        for batch in batches {
-            let done = Done(self.0.clone());
-            tokio::spawn(async move {
-                let _done = done;
-                batch.await;
-            });
-        }
-    }
-
-    /// Drives `fut` (the request's execution), starting batches whenever it is blocked.
-    pub async fn run<F: Future>(&self, fut: F) -> F::Output {
-        let mut fut = pin!(fut);
-        std::future::poll_fn(|cx| {
-            *self.0.request.lock().expect("request waker") = Some(cx.waker().clone());
-            // A future that keeps waking itself is making progress; poll it again, within reason.
-            for _ in 0..64 {
-                let flag = Arc::new(Flag { woke: AtomicBool::new(false), outer: cx.waker().clone() });
-                let waker = Waker::from(flag.clone());
-                if let Poll::Ready(out) = fut.as_mut().poll(&mut Context::from_waker(&waker)) {
-                    return Poll::Ready(out);
-                }
-                if !flag.woke.load(Ordering::SeqCst) {
-                    self.flush();
-                    return Poll::Pending;
-                }
-            }
-            cx.waker().wake_by_ref();
-            Poll::Pending
-        })
-        .await
-    }
-}
-
-/// Loads `key` through this request's loader `L`, keeping the error's code.
+/// Loads `key` through this operation's loader `L`, keeping the error's code.
 pub async fn load_one<L, K>(
     ctx: &async_graphql::Context<'_>,
     key: K,
 ) -> async_graphql::Result<Option<L::Value>>
 where
     L: Loader<K, Error = ApiError>,
-    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    K: Send + Sync + Hash + Eq + Clone + 'static,
 {
-    ctx.data::<DataLoader<L>>()?.load_one(key).await.extend()
+    ctx.data::<OperationLoader<L>>()?.load_one(key).await.extend()
 }
 
-/// Where a loader's batches run.
-enum Spawner<'a> {
-    /// Queued for `Batches::run`, which starts them when the request is blocked.
-    Batches(&'a Batches),
-    /// On the runtime, a moment after the first key (async-graphql's own scheduling).
-    Tokio,
+/// Loads `key` through this operation's keeping loader `L` (see above), once the batches
+/// running have answered: one of them may be reading `key`, and the cache holds its answer only
+/// once it is back.
+pub async fn load_kept<L, K>(
+    ctx: &async_graphql::Context<'_>,
+    key: K,
+) -> async_graphql::Result<Option<L::Value>>
+where
+    L: Loader<K, Error = ApiError>,
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+{
+    ctx.data::<Batches>()?.settled().await;
+    load_one::<L, K>(ctx, key).await
 }
 
-fn loader<T>(inner: T, batches: &Spawner) -> DataLoader<T> {
-    match batches {
-        Spawner::Batches(batches) => {
-            let batches = (*batches).clone();
-            DataLoader::new(inner, move |batch| batches.queue(batch)).delay(Duration::ZERO)
-        }
-        Spawner::Tokio => DataLoader::new(inner, tokio::spawn),
+/// Adds the operation's loaders, their batches handed to `batches`. Execute the request inside
+/// `batches.run(..)` or `batches.stream(..)`: outside them, batches are queued and never start.
+pub fn attach(mut req: Request, db: &DatabaseConnection, viewer: &Viewer, batches: &Batches) -> Request {
+    let kept = match operation_type(&mut req) {
+        OperationType::Query => Some(Kept(None)),
+        OperationType::Mutation => None,
+        OperationType::Subscription => Some(Kept(Some(batches.pauses()))),
+    };
+    let loader = Attach { batches, kept };
+    let partnerships = viewer.partnerships().to_vec();
+    let db = || db.clone();
+    req.data(batches.clone())
+        .data(loader.of(SchoolLoader { db: db(), partnerships: partnerships.clone() }))
+        .data(loader.of(TrustLoader { db: db() }))
+        .data(loader.of(CohortLoader { db: db(), partnerships: partnerships.clone() }))
+        .data(loader.of(PairingLoader { db: db(), partnerships: partnerships.clone() }))
+        .data(loader.of(PartnershipLoader { db: db(), partnerships: partnerships.clone() }))
+        .data(loader.of(PolicyLoader { db: db() }))
+        .data(loader.keeping(ProgressLoader { db: db() }))
+        .data(loader.of(JourneyLoader { db: db(), partnerships }))
+        .data(loader.of(FrameworkLoader { db: db() }))
+        .data(loader.of(ReachLoader { db: db(), viewer: viewer.clone() }))
+}
+
+/// The kind of operation `req` runs. A document that does not parse, or does not hold the
+/// operation asked for, counts as a query: the schema refuses it before anything loads.
+fn operation_type(req: &mut Request) -> OperationType {
+    let name = req.operation_name.clone();
+    let Ok(doc) = req.parsed_query() else { return OperationType::Query };
+    let op = match (&doc.operations, name) {
+        (DocumentOperations::Single(op), _) => Some(op),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name.as_str()),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
+        (DocumentOperations::Multiple(_), None) => None,
+    };
+    op.map_or(OperationType::Query, |op| op.node.ty)
+}
+
+/// How one operation's loaders are made.
+struct Attach<'a> {
+    batches: &'a Batches,
+    /// What a keeping loader keeps; `None`: nothing (a mutation).
+    kept: Option<Kept>,
+}
+
+impl Attach<'_> {
+    /// A loader that keeps nothing.
+    fn of<T>(&self, inner: T) -> OperationLoader<T> {
+        let loader = self.loader(inner);
+        loader.enable_all_cache(false);
+        loader
+    }
+
+    /// A loader that keeps what it read as the operation allows.
+    fn keeping<T>(&self, inner: T) -> OperationLoader<T> {
+        let loader = self.loader(inner);
+        loader.enable_all_cache(self.kept.is_some());
+        loader
+    }
+
+    fn loader<T>(&self, inner: T) -> OperationLoader<T> {
+        let kept = self.kept.clone().unwrap_or(Kept(None));
+        // No delay: `Batches` starts a batch once the operation is blocked, not on a timer.
+        DataLoader::with_cache(inner, self.batches.spawner(), kept).delay(Duration::ZERO)
     }
 }
 
-/// Adds this request's loaders. Execute the request inside `batches.run(..)`: outside it,
-/// their batches are queued and never start.
-pub fn attach(req: Request, db: &DatabaseConnection, viewer: &Viewer, batches: &Batches) -> Request {
-    attach_with(req, db, viewer, &Spawner::Batches(batches))
+/// DataLoader's `HashMapCache`, emptied each time the operation pauses when it holds `Pauses`
+/// (a subscription's loaders), else kept for the operation's life.
+#[derive(Clone)]
+pub struct Kept(Option<Pauses>);
+
+impl CacheFactory for Kept {
+    fn create<K, V>(&self) -> Box<dyn CacheStorage<Key = K, Value = V>>
+    where
+        K: Send + Sync + Clone + Eq + Hash + 'static,
+        V: Send + Sync + Clone + 'static,
+    {
+        let rows = HashMapCache::default().create::<K, V>();
+        match &self.0 {
+            None => rows,
+            Some(pauses) => Box::new(UntilPause { seen: pauses.count(), pauses: pauses.clone(), rows }),
+        }
+    }
 }
 
-/// Adds loaders whose batches start on their own (on `tokio::spawn`), for operations that are not
-/// driven by `Batches::run`: those of a WebSocket connection, whose subscription events resolve
-/// long after the operation started. Loaders do not cache, so no event sees stale rows.
-pub fn attach_spawned(req: Request, db: &DatabaseConnection, viewer: &Viewer) -> Request {
-    attach_with(req, db, viewer, &Spawner::Tokio)
+/// Rows read since the operation last paused.
+struct UntilPause<K, V> {
+    rows: Box<dyn CacheStorage<Key = K, Value = V>>,
+    pauses: Pauses,
+    /// The pause count the rows were read after.
+    seen: u64,
 }
 
-fn attach_with(req: Request, db: &DatabaseConnection, viewer: &Viewer, batches: &Spawner) -> Request {
-    let partnerships = viewer.partnerships().to_vec();
-    let db = || db.clone();
-    req.data(loader(SchoolLoader { db: db(), partnerships: partnerships.clone() }, batches))
-        .data(loader(TrustLoader { db: db() }, batches))
-        .data(loader(CohortLoader { db: db(), partnerships: partnerships.clone() }, batches))
-        .data(loader(PairingLoader { db: db(), partnerships: partnerships.clone() }, batches))
-        .data(loader(PartnershipLoader { db: db(), partnerships: partnerships.clone() }, batches))
-        .data(loader(PolicyLoader { db: db() }, batches))
-        // One request reads a partnership's facts once; a connection's events read them afresh.
-        .data(loader(ProgressLoader::new(db(), matches!(batches, Spawner::Batches(_))), batches))
-        .data(loader(JourneyLoader { db: db(), partnerships }, batches))
-        .data(loader(FrameworkLoader { db: db() }, batches))
-        .data(loader(ReachLoader { db: db(), viewer: viewer.clone() }, batches))
+impl<K, V> UntilPause<K, V>
+where
+    K: Send + Sync + Clone + Eq + Hash + 'static,
+    V: Send + Sync + Clone + 'static,
+{
+    /// Forgets the rows if the operation has paused since they were read. No batch is running
+    /// when it pauses, so none can store rows from before the pause after it.
+    fn forget_if_paused(&mut self) {
+        let now = self.pauses.count();
+        if now != self.seen {
+            self.seen = now;
+            self.rows.clear();
+        }
+    }
+}
+
+impl<K, V> CacheStorage for UntilPause<K, V>
+where
+    K: Send + Sync + Clone + Eq + Hash + 'static,
+    V: Send + Sync + Clone + 'static,
+{
+    type Key = K;
+    type Value = V;
+
+    fn get(&mut self, key: &K) -> Option<&V> {
+        self.forget_if_paused();
+        self.rows.get(key)
+    }
+
+    fn insert(&mut self, key: Cow<'_, K>, val: Cow<'_, V>) {
+        self.forget_if_paused();
+        self.rows.insert(key, val);
+    }
+
+    fn remove(&mut self, key: &K) {
+        self.rows.remove(key);
+    }
+
+    fn clear(&mut self) {
+        self.rows.clear();
+    }
+
+    fn iter(&self) -> Box<dyn Iterator<Item = (&'_ K, &'_ V)> + '_> {
+        self.rows.iter()
+    }
 }

@@ -36,6 +36,8 @@ pub struct TestApp {
     pub jwt: Jwt,
     /// This instance's event bus (the one its schema publishes to and subscribes from).
     pub events: EventBus,
+    /// What this instance's verified tokens resolved to.
+    pub tokens: api::auth::TokenCache,
     router: Router,
     statements: Arc<AtomicUsize>,
     /// How `db` was connected, to connect a second instance to the same database.
@@ -110,9 +112,9 @@ impl TestApp {
         });
         let jwt = Jwt::hs256(SECRET, ISSUER, AUDIENCE);
         let state = AppState::new(db.clone(), jwt.clone());
-        let events = state.events.clone();
+        let (events, tokens) = (state.events.clone(), state.tokens.clone());
         let router = api::router(state);
-        Self { db, jwt, events, router, statements, options, _dir: dir }
+        Self { db, jwt, events, tokens, router, statements, options, _dir: dir }
     }
 
     /// A second instance of the API on this one's database (its own pool and event bus), as
@@ -120,13 +122,14 @@ impl TestApp {
     pub async fn second_instance(&self) -> Self {
         let db = db::connect_with(self.options.clone()).await.expect("connect again");
         let state = AppState::new(db.clone(), self.jwt.clone());
-        let events = state.events.clone();
+        let (events, tokens) = (state.events.clone(), state.tokens.clone());
         let router = api::router(state);
         let statements = Arc::new(AtomicUsize::new(0));
         Self {
             db,
             jwt: self.jwt.clone(),
             events,
+            tokens,
             router,
             statements,
             options: self.options.clone(),
@@ -172,6 +175,12 @@ impl TestApp {
     /// SQL statements run since the last reset.
     pub fn statements(&self) -> usize {
         self.statements.load(Ordering::SeqCst)
+    }
+
+    /// Sends one request with `token`, so that what it names is resolved and kept: statement
+    /// counts measured next are the query's own.
+    pub async fn warm(&self, token: &str) {
+        self.gql(Some(token), "{ me { role } }", json!({})).await.ok();
     }
 
     pub fn reset_statements(&self) {
@@ -256,6 +265,12 @@ impl TokenBuilder<'_> {
     pub fn sign(self) -> String {
         self.app.jwt.sign(self.req, chrono::Duration::hours(1)).expect("sign")
     }
+}
+
+/// TEST_DATABASE_URL, for tests marked `#[cfg_attr(not(postgres), ignore = ...)]`: they only
+/// run when it was set as the suite was built.
+pub fn postgres_url() -> String {
+    std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()).expect("TEST_DATABASE_URL (PostgreSQL)")
 }
 
 /// A fresh schema in the PostgreSQL database, named after this process so that schemas left

@@ -575,6 +575,7 @@ async fn goals_and_outcomes_cost_no_statement_beyond_the_progress_read() {
     let both = "{ partnershipBySlug(slug: \"demo-city\") { progress(asOf: \"2026-09-30\") { certified deadline onTrack }
         goals { deadline current outcome(asOf: \"2026-09-30\") { certifiedByDeadline missedCount certifiedSince
             missed(first: 100) { school { urn name } certifiedOn stageOnDeadline } } } } }";
+    app.warm(&token).await;
     app.reset_statements();
     app.gql(Some(&token), progress, json!({})).await.ok();
     let alone = app.statements();

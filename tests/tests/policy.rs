@@ -350,6 +350,7 @@ async fn policy_status_of_every_school_costs_the_same_statements_as_of_five() {
         )
     };
     let mut costs = Vec::new();
+    app.warm(&admin).await;
     for n in [5, 61] {
         app.reset_statements();
         let data = app.gql(Some(&admin), &list(n), json!({})).await.ok();

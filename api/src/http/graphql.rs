@@ -21,7 +21,7 @@ use axum::{
 };
 
 use super::{errors_only, one_error, socket};
-use crate::{AppState, auth::Viewer, error::ApiError, loaders};
+use crate::{AppState, auth::Viewer, batch::Batches, error::ApiError, loaders};
 
 async fn graphiql() -> Html<String> {
     Html(
@@ -190,7 +190,7 @@ async fn execute(
         return in_media(throttled, accepted);
     }
     let operation = req.operation_name.clone().unwrap_or_default();
-    let batches = loaders::Batches::default();
+    let batches = Batches::default();
     let req = loaders::attach(req, &state.db, &viewer, &batches).data(viewer);
     let mut res = batches.run(state.schema.execute(req)).await;
     fill_codes(&mut res.errors);

@@ -102,7 +102,8 @@ impl FromRequestParts<AppState> for Viewer {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        Viewer::from_bearer(authorization(&parts.headers), &state.jwt, &state.oidc, &state.db).await
+        Viewer::from_bearer(authorization(&parts.headers), &state.jwt, &state.oidc, &state.db, &state.tokens)
+            .await
     }
 }
 

@@ -23,7 +23,9 @@ use sea_orm::{DatabaseConnection, EntityTrait};
 use tokio::sync::Notify;
 
 use super::graphql::fill_codes;
-use crate::{ApiSchema, AppState, auth::Viewer, error::ApiError, loaders, metrics::OpenSocket};
+use crate::{
+    ApiSchema, AppState, auth::Viewer, batch::Batches, error::ApiError, loaders, metrics::OpenSocket,
+};
 
 /// The `extensions.code` of an operation refused because `WS_MAX_OPERATIONS` are in flight on
 /// its connection. Not QUERY_TOO_COSTLY: the same operation succeeds once another completes.
@@ -136,7 +138,7 @@ async fn connection_init(
     let viewer = match sent {
         None | Some(serde_json::Value::Null) => upgrade,
         Some(serde_json::Value::String(token)) => {
-            Viewer::from_bearer(Some(token), &state.jwt, &state.oidc, &state.db).await
+            Viewer::from_bearer(Some(token), &state.jwt, &state.oidc, &state.db, &state.tokens).await
         }
         Some(_) => Err(ApiError::Unauthenticated("send `Authorization: Bearer <token>`")),
     }
@@ -147,8 +149,8 @@ async fn connection_init(
     Ok(data)
 }
 
-/// Runs the operations of one WebSocket connection: each gets loaders of its own, whose batches
-/// start by themselves (nothing drives `Batches::run` here), and errors get codes as on POST.
+/// Runs the operations of one WebSocket connection: each gets loaders of its own, batched by
+/// `Batches::stream` as POST's are by `Batches::run`, and errors get codes as on POST.
 #[derive(Clone)]
 struct Operations {
     schema: ApiSchema,
@@ -199,9 +201,11 @@ impl Executor for Operations {
         } else if let Some(throttled) = self.rate_limits.refuse_operation(&viewer) {
             futures::stream::iter([throttled]).boxed()
         } else {
-            let request = loaders::attach_spawned(request, &self.db, &viewer);
+            // Batched as on POST, by a driver of its own: fresh loaders for every operation.
+            let batches = Batches::default();
+            let request = loaders::attach(request, &self.db, &viewer, &batches);
             let session = session.unwrap_or_default();
-            let answers = self.schema.execute_stream_with_session_data(request, session);
+            let answers = batches.stream(self.schema.execute_stream_with_session_data(request, session));
             answers
                 .map(move |mut answer| {
                     let _held = &slot;

@@ -269,8 +269,15 @@ fn finish(types: &Types, state: &State, response: &mut Response) {
             failed_under.insert(path[..len].to_vec());
         }
     }
-    let mut walk =
-        Walk { types, doc, flags: &state.flags, runtime: &state.runtime, failed_under, path: Vec::new() };
+    let mut walk = Walk {
+        types,
+        doc,
+        flags: &state.flags,
+        runtime: &state.runtime,
+        failed_under,
+        path: Vec::new(),
+        collected: HashMap::new(),
+    };
     // The root object always exists once the operation ran: async-graphql answers null for one
     // whose every field failed.
     let data = match std::mem::take(&mut response.data) {
@@ -322,7 +329,13 @@ struct Walk<'a> {
     /// Every path that has an error somewhere below it.
     failed_under: HashSet<Vec<Seg>>,
     path: Vec<Seg>,
+    /// The fields each object type's selections collect to: every item of a list has the same,
+    /// so a list is collected once, not once an item.
+    collected: Collected<'a>,
 }
+
+/// Fields by response key, for an object type and the selection sets (by address) it answers.
+type Collected<'a> = HashMap<(String, Vec<usize>), std::rc::Rc<IndexMap<Name, Vec<&'a Field>>>>;
 
 impl<'a> Walk<'a> {
     /// The value of a place of type `ty`, or None when it is null but may not be: the parent
@@ -381,8 +394,11 @@ impl<'a> Walk<'a> {
         };
         let Some(concrete) = self.concrete(declared, &given, sets) else { return Value::Object(given) };
         let mut done = IndexMap::with_capacity(given.len());
-        for (key, fields) in self.collect(&concrete, sets) {
-            let value = given.shift_remove(&key);
+        let collected = self.collected(&concrete, sets);
+        for (key, fields) in collected.iter() {
+            let key = key.clone();
+            // What is left of `given` is appended below in no particular order: swap, not shift.
+            let value = given.swap_remove(&key);
             let name = fields[0].name.node.as_str();
             let ty = match (name, self.types.field(&concrete, name)) {
                 ("__typename", _) => {
@@ -454,6 +470,20 @@ impl<'a> Walk<'a> {
 
     /// The spec's CollectFields for an object of type `object`, merged over the selection sets of
     /// every field that shares a response key: response keys in order, with their fields.
+    fn collected(
+        &mut self,
+        object: &str,
+        sets: &[&'a SelectionSet],
+    ) -> std::rc::Rc<IndexMap<Name, Vec<&'a Field>>> {
+        let key = (object.to_owned(), sets.iter().map(|s| std::ptr::from_ref(*s) as usize).collect());
+        if let Some(fields) = self.collected.get(&key) {
+            return fields.clone();
+        }
+        let fields = std::rc::Rc::new(self.collect(object, sets));
+        self.collected.insert(key, fields.clone());
+        fields
+    }
+
     fn collect(&self, object: &str, sets: &[&'a SelectionSet]) -> IndexMap<Name, Vec<&'a Field>> {
         let mut fields = IndexMap::new();
         for set in sets {

@@ -1,20 +1,18 @@
 //! The Progress type, the timeline and the at-risk list; `Partnership.progress`,
 //! `Cohort.progress` and `Trust.progress` all read one `Facts` per partnership and request.
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-};
+use std::sync::Arc;
 
-use async_graphql::{Context, ID, Object, Result, SimpleObject, Subscription, dataloader::Loader};
+use async_graphql::{Context, ID, Object, Result, SimpleObject, Subscription};
 use entity::partnership;
 use futures::Stream;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::DatabaseConnection;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use uuid::Uuid;
 
-use super::service::{
-    self, Facts, Filter, Interval, ProgressStage, RiskKind, Slice, Status, Subset, Summary,
+use super::{
+    loader::{FactsOf, ProgressLoader},
+    service::{self, Facts, Filter, Interval, ProgressStage, RiskKind, Slice, Status, Subset, Summary},
 };
 use crate::{
     access::SignedIn,
@@ -24,68 +22,16 @@ use crate::{
     error::{ApiError, Extend},
     events::EventBus,
     ids::{self, MAX_PAGE},
-    loaders::load_one,
+    loaders::load_kept,
     partnership::PartnershipService,
     policy::service::PolicyStatus,
     scalars::Date,
     school::{Phase, School},
 };
 
-/// Key: the facts of one partnership's schools (the caller already sees the partnership).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct FactsOf(pub Uuid);
-
-pub struct ProgressLoader {
-    db: DatabaseConnection,
-    /// Facts already read in this request (several waves may ask), when kept.
-    kept: Option<Mutex<HashMap<Uuid, Arc<Facts>>>>,
-}
-
-impl ProgressLoader {
-    /// `keep`: remember what was read, for a loader that lives as long as one request.
-    pub fn new(db: DatabaseConnection, keep: bool) -> Self {
-        Self { db, kept: keep.then(Default::default) }
-    }
-
-    fn kept(&self, id: Uuid) -> Option<Arc<Facts>> {
-        self.kept.as_ref()?.lock().ok()?.get(&id).cloned()
-    }
-}
-
-impl Loader<FactsOf> for ProgressLoader {
-    type Value = Arc<Facts>;
-    type Error = ApiError;
-
-    async fn load(&self, keys: &[FactsOf]) -> Result<HashMap<FactsOf, Arc<Facts>>, ApiError> {
-        let mut out = HashMap::new();
-        let mut missing = Vec::new();
-        for key in keys {
-            match self.kept(key.0) {
-                Some(facts) => drop(out.insert(*key, facts)),
-                None => missing.push(key.0),
-            }
-        }
-        if missing.is_empty() {
-            return Ok(out);
-        }
-        let rows =
-            partnership::Entity::find().filter(partnership::Column::Id.is_in(missing)).all(&self.db).await?;
-        // One partnership per request in practice; each costs a fixed number of statements.
-        for p in rows {
-            let facts = Arc::new(service::load(&self.db, &p, Slice::All(Filter::default())).await?);
-            if let Some(kept) = &self.kept
-                && let Ok(mut kept) = kept.lock()
-            {
-                kept.insert(p.id, facts.clone());
-            }
-            out.insert(FactsOf(p.id), facts);
-        }
-        Ok(out)
-    }
-}
-
+/// The facts of a partnership the caller sees, through the operation's `ProgressLoader`.
 pub async fn facts(ctx: &Context<'_>, partnership: Uuid) -> Result<Arc<Facts>> {
-    load_one::<ProgressLoader, _>(ctx, FactsOf(partnership))
+    load_kept::<ProgressLoader, _>(ctx, FactsOf(partnership))
         .await?
         .ok_or_else(|| ApiError::NotFound("partnership".into()).into_gql())
 }

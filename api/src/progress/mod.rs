@@ -4,6 +4,8 @@
 
 pub mod export;
 pub mod graphql;
+pub mod loader;
+mod read;
 pub mod service;
 
 pub use graphql::Progress;

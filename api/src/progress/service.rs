@@ -6,21 +6,13 @@
 use std::{collections::HashMap, sync::Arc};
 
 use chrono::{Days, Months, NaiveDate};
-use entity::{
-    ai_policy, certification, certification_event as event, cohort, cohort_school, partnership,
-    partnership_goal, partnership_school, school, trust,
-};
-use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    RelationTrait,
-    sea_query::{Expr, ExprTrait, Query, SelectStatement},
-};
+use entity::{ai_policy, cohort, partnership, partnership_goal, school};
 use uuid::Uuid;
 
+pub use super::read::{Filter, Slice, load};
 use crate::{
     certification::{Stage, service::stage_on_day},
     error::{ApiError, ApiResult},
-    framework::service as frameworks,
     partnership::goals,
     policy::service::{PolicyStatus, Schedule},
 };
@@ -143,7 +135,7 @@ impl Journey {
         stage_on_day(self.changes.iter().copied(), expires_on, day)
     }
 
-    fn enrolled_on(&self) -> Option<NaiveDate> {
+    pub(super) fn enrolled_on(&self) -> Option<NaiveDate> {
         self.changes.first().map(|(d, _)| *d)
     }
 }
@@ -527,204 +519,5 @@ pub fn points(from: NaiveDate, to: NaiveDate, interval: Interval) -> ApiResult<V
 }
 
 /// Narrows an export or a page of schools.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Filter {
-    pub cohort: Option<Uuid>,
-    pub trust: Option<Uuid>,
-}
-
-/// The partnership's open member schools that pass `filter`, as a subquery of ids.
-fn member_ids(partnership: Uuid, filter: Filter) -> SelectStatement {
-    let mut q = Query::select();
-    q.column((school::Entity, school::Column::Id))
-        .from(school::Entity)
-        .inner_join(
-            partnership_school::Entity,
-            Expr::col((partnership_school::Entity, partnership_school::Column::SchoolId))
-                .equals((school::Entity, school::Column::Id)),
-        )
-        .and_where(partnership_school::Column::PartnershipId.eq(partnership))
-        .and_where(school::Column::Open.eq(true));
-    if let Some(t) = filter.trust {
-        q.and_where(school::Column::TrustId.eq(t));
-    }
-    if let Some(c) = filter.cohort {
-        q.and_where(school::Column::Id.in_subquery(cohort_members(c)));
-    }
-    q
-}
-
-/// The ids of a cohort's schools, as a subquery.
-fn cohort_members(cohort: Uuid) -> SelectStatement {
-    Query::select()
-        .column(cohort_school::Column::SchoolId)
-        .from(cohort_school::Entity)
-        .and_where(cohort_school::Column::CohortId.eq(cohort))
-        .to_owned()
-}
-
-/// Which of the partnership's schools to read.
-#[derive(Clone, Copy, Debug)]
-pub enum Slice {
-    /// Every member school that passes the filter.
-    All(Filter),
-    /// At most `limit` of them, with URNs above `after` (for streaming).
-    Page { filter: Filter, after: Option<i32>, limit: u64 },
-}
-
-/// Reads the facts of the partnership's open member schools: seven statements (six for a
-/// page, which reads no goals), whatever the number of schools (framework versions come from
-/// the process-wide cache).
-pub async fn load(
-    db: &impl ConnectionTrait,
-    partnership: &partnership::Model,
-    slice: Slice,
-) -> ApiResult<Facts> {
-    let filter = match slice {
-        Slice::All(f) | Slice::Page { filter: f, .. } => f,
-    };
-    // Joined, not a subquery: a page then walks the URN index and stops after `limit` rows.
-    let mut schools = school::Entity::find()
-        .find_also_related(trust::Entity)
-        .join(sea_orm::JoinType::InnerJoin, school::Relation::PartnershipSchool.def())
-        .filter(partnership_school::Column::PartnershipId.eq(partnership.id))
-        .filter(school::Column::Open.eq(true))
-        .order_by_asc(school::Column::Urn);
-    if let Some(t) = filter.trust {
-        schools = schools.filter(school::Column::TrustId.eq(t));
-    }
-    if let Some(c) = filter.cohort {
-        schools = schools.filter(school::Column::Id.in_subquery(cohort_members(c)));
-    }
-    if let Slice::Page { after, limit, .. } = slice {
-        if let Some(after) = after {
-            schools = schools.filter(school::Column::Urn.gt(after));
-        }
-        schools = schools.limit(limit);
-    }
-    let schools = schools.all(db).await?;
-    // A page names its schools; the whole set is the members subquery itself.
-    let page: Vec<Uuid> = schools.iter().map(|(s, _)| s.id).collect();
-    let school_in = |column: Expr| -> Condition {
-        Condition::all().add(match slice {
-            Slice::Page { .. } => column.is_in(page.clone()),
-            Slice::All(_) => column.in_subquery(member_ids(partnership.id, filter)),
-        })
-    };
-
-    let mut history = match slice {
-        Slice::All(_) => goals::of(db, partnership.id).await?,
-        Slice::Page { .. } => Vec::new(),
-    };
-    if history.is_empty() {
-        history.push(goals::first_goal(partnership));
-    }
-    let cohorts = cohort::Entity::find()
-        .filter(cohort::Column::PartnershipId.eq(partnership.id))
-        .order_by_asc(cohort::Column::Ordinal)
-        .all(db)
-        .await?;
-    let cohort_of: HashMap<Uuid, Uuid> = cohort_school::Entity::find()
-        .select_only()
-        .columns([cohort_school::Column::SchoolId, cohort_school::Column::CohortId])
-        .filter(cohort_school::Column::PartnershipId.eq(partnership.id))
-        .filter(school_in(Expr::col((cohort_school::Entity, cohort_school::Column::SchoolId))))
-        .into_tuple::<(Uuid, Uuid)>()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect();
-    let mut policies: HashMap<Uuid, ai_policy::Model> = ai_policy::Entity::find()
-        .filter(school_in(Expr::col((ai_policy::Entity, ai_policy::Column::SchoolId))))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|p| (p.school_id, p))
-        .collect();
-
-    let mut journeys: HashMap<Uuid, Vec<(Uuid, Journey)>> = HashMap::new();
-    if let Some(slug) = partnership.default_framework.as_deref() {
-        let rows = certification::Entity::find()
-            .filter(certification::Column::FrameworkSlug.eq(slug))
-            .filter(school_in(Expr::col((certification::Entity, certification::Column::SchoolId))))
-            .all(db)
-            .await?;
-        let mut changes: HashMap<Uuid, Vec<(NaiveDate, Stage)>> = HashMap::new();
-        if !rows.is_empty() {
-            let events: Vec<(Uuid, i32, String, chrono::DateTime<chrono::FixedOffset>)> =
-                event::Entity::find()
-                    .select_only()
-                    .columns([
-                        event::Column::CertificationId,
-                        event::Column::Version,
-                        event::Column::ToStage,
-                        event::Column::At,
-                    ])
-                    .join(sea_orm::JoinType::InnerJoin, event::Relation::Certification.def())
-                    .filter(certification::Column::FrameworkSlug.eq(slug))
-                    .filter(school_in(Expr::col((certification::Entity, certification::Column::SchoolId))))
-                    .order_by_asc(event::Column::CertificationId)
-                    .order_by_asc(event::Column::Version)
-                    .into_tuple()
-                    .all(db)
-                    .await?;
-            for (journey, _, stage, at) in events {
-                changes.entry(journey).or_default().push((at.to_utc().date_naive(), Stage::from_db(&stage)));
-            }
-        }
-        let versions: Vec<Uuid> = {
-            let mut v: Vec<Uuid> = rows.iter().map(|r| r.framework_id).collect();
-            v.sort();
-            v.dedup();
-            v
-        };
-        let data = frameworks::known(db, versions).await?;
-        // The required level's rank, from the newest version (ranks are comparable across versions).
-        let min_rank = match partnership.required_level.as_deref() {
-            Some(key) => data
-                .iter()
-                .max_by_key(|d| d.framework.version)
-                .and_then(|d| d.level_by_key(key))
-                .map_or(1, |l| l.rank),
-            None => 1,
-        };
-        for row in rows {
-            let certificate = match (row.awarded_on, row.expires_on, row.awarded_level_id) {
-                (Some(awarded_on), Some(expires_on), Some(level))
-                    if Stage::from_db(&row.stage) == Stage::Certified =>
-                {
-                    let level =
-                        data.iter().find(|d| d.framework.id == row.framework_id).and_then(|d| d.level(level));
-                    Some(Certificate {
-                        awarded_on,
-                        expires_on,
-                        level: level.map(|l| l.name.clone()).unwrap_or_default(),
-                        counts: level.is_some_and(|l| l.rank >= min_rank),
-                    })
-                }
-                _ => None,
-            };
-            let journey = Journey { changes: changes.remove(&row.id).unwrap_or_default(), certificate };
-            journeys.entry(row.school_id).or_default().push((row.id, journey));
-        }
-    }
-
-    let schools = schools
-        .into_iter()
-        .map(|(school, trust)| {
-            let mut mine = journeys.remove(&school.id).unwrap_or_default();
-            mine.sort_by_key(|(id, j)| (j.enrolled_on(), *id));
-            SchoolFacts {
-                trust_name: trust.map(|t| t.name),
-                cohort: cohort_of.get(&school.id).copied(),
-                journeys: mine.into_iter().map(|(_, j)| j).collect(),
-                policy: policies.remove(&school.id),
-                school,
-            }
-        })
-        .collect();
-    Ok(Facts { partnership: partnership.clone(), goals: history, cohorts, schools })
-}
-
 /// Reads the facts of one partnership, shared by everything that asks in one request.
 pub type SharedFacts = Arc<Facts>;

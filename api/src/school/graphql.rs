@@ -1,7 +1,7 @@
 //! The School type, its queries and its mutations.
 
 use async_graphql::{
-    Context, ID, InputObject, MaybeUndefined, Object, Result,
+    Context, Enum, ID, InputObject, MaybeUndefined, Object, Result,
     connection::{Connection, Edge, EmptyFields},
 };
 use entity::school;
@@ -9,7 +9,7 @@ use entity::school;
 use super::{
     NewSchool, Phase, SchoolFilter, SchoolPatch, SchoolService,
     loader::{Parent, SchoolById, SchoolCountOf, SchoolLoader, SchoolsOf},
-    service::cursor_of,
+    service::SchoolOrder,
 };
 use crate::{
     access::{RoleGuard, SignedIn},
@@ -69,10 +69,16 @@ impl SchoolCount {
     }
 }
 
-/// Builds a connection from one page of rows.
-pub fn connection(rows: Vec<school::Model>, more: bool, page: &Page, count: SchoolCount) -> SchoolConnection {
+/// Builds a connection from one page of rows read in `order`.
+pub fn connection(
+    rows: Vec<school::Model>,
+    more: bool,
+    page: &Page,
+    order: SchoolOrder,
+    count: SchoolCount,
+) -> SchoolConnection {
     let mut conn = Connection::with_additional_fields(page.after.is_some(), more, count);
-    conn.edges.extend(rows.into_iter().map(|s| Edge::new(cursor_of(&s).encode(), School(s))));
+    conn.edges.extend(rows.into_iter().map(|s| Edge::new(order.cursor(&s), School(s))));
     conn
 }
 
@@ -86,7 +92,7 @@ pub async fn schools_of(
     let page = Page::new(first, after.as_deref()).extend()?;
     let (rows, more) =
         load_one::<SchoolLoader, _>(ctx, SchoolsOf(parent, page.clone())).await?.unwrap_or_default();
-    Ok(connection(rows, more, &page, SchoolCount::Parent(parent)))
+    Ok(connection(rows, more, &page, SchoolOrder::Name, SchoolCount::Parent(parent)))
 }
 
 /// Loads one school by id for a relation (pairing.mentor, ...).
@@ -196,6 +202,16 @@ fn pairings(
         .collect()
 }
 
+/// The order of a school list. A cursor works only in the order it was made for.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(name = "SchoolOrder", remote = "SchoolOrder")]
+pub enum SchoolOrderBy {
+    /// By name, then by URN among schools of the same name.
+    Name,
+    /// By URN, ascending.
+    Urn,
+}
+
 /// Narrows a school list; every field given must match.
 #[derive(InputObject, Default)]
 pub struct SchoolFilterInput {
@@ -238,7 +254,9 @@ impl SchoolQuery {
         ctx.data::<SchoolService>()?.by_urn(viewer, urn).await.map(School).extend()
     }
 
-    /// Schools the caller may see, by name, a page at a time (at most 100 a page).
+    /// Schools the caller may see, in `orderBy` order (by name unless asked), a page at a
+    /// time (at most 100 a page). An `after` cursor from the list in another order is
+    /// BAD_USER_INPUT.
     #[graphql(
         guard = "SignedIn",
         complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity"
@@ -247,14 +265,16 @@ impl SchoolQuery {
         &self,
         ctx: &Context<'_>,
         filter: Option<SchoolFilterInput>,
+        #[graphql(default_with = "SchoolOrderBy::Name")] order_by: SchoolOrderBy,
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<SchoolConnection> {
         let viewer = ctx.data::<Viewer>()?;
         let filter = filter.unwrap_or_default().into_filter().extend()?;
-        let page = Page::new(first, after.as_deref()).extend()?;
-        let (rows, more) = ctx.data::<SchoolService>()?.page(viewer, &filter, &page).await.extend()?;
-        Ok(connection(rows, more, &page, SchoolCount::Filter(filter)))
+        let order = SchoolOrder::from(order_by);
+        let page = Page::new_in(first, after.as_deref(), order.tag()).extend()?;
+        let (rows, more) = ctx.data::<SchoolService>()?.page(viewer, &filter, order, &page).await.extend()?;
+        Ok(connection(rows, more, &page, order, SchoolCount::Filter(filter)))
     }
 }
 

@@ -28,6 +28,51 @@ pub struct SchoolFilter {
     pub search: Option<String>,
 }
 
+/// The orders `Query.schools` can be read in, each paged by its key (keyset, not offset): (name,
+/// URN), or the URN alone, which the unique index on `school.urn` serves.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum SchoolOrder {
+    /// By name, schools of the same name by URN.
+    #[default]
+    Name,
+    /// By URN.
+    Urn,
+}
+
+impl SchoolOrder {
+    /// The mark its cursors carry (`ids::Cursor::encode_in`). By name carries none: it is the
+    /// order cursors were made for before there was another, and the nested lists' only one.
+    pub fn tag(self) -> Option<&'static str> {
+        match self {
+            Self::Name => None,
+            Self::Urn => Some("URN"),
+        }
+    }
+
+    /// The cursor of `s` in this order, as the client gets it.
+    pub fn cursor(self, s: &school::Model) -> String {
+        match self {
+            Self::Name => cursor_of(s).encode(),
+            Self::Urn => Cursor { name: String::new(), tie: s.urn.to_string() }.encode_in(self.tag()),
+        }
+    }
+
+    /// Rows after `cursor` in this order.
+    fn after(self, cursor: &Cursor) -> ApiResult<Condition> {
+        match self {
+            Self::Name => after(cursor),
+            Self::Urn => {
+                Ok(Condition::all().add(Expr::col((school::Entity, school::Column::Urn)).gt(urn_of(cursor)?)))
+            }
+        }
+    }
+}
+
+/// The URN a school cursor ends at.
+fn urn_of(cursor: &Cursor) -> ApiResult<i32> {
+    cursor.tie.parse().map_err(|_| ApiError::invalid("after", "not a cursor this API issued"))
+}
+
 /// A school to add by hand (the importer adds them in bulk).
 #[derive(Clone, Debug)]
 pub struct NewSchool {
@@ -86,8 +131,7 @@ pub async fn visible_by_urn(
 
 /// Rows after `cursor` in (name, urn) order.
 pub fn after(cursor: &Cursor) -> ApiResult<Condition> {
-    let urn: i32 =
-        cursor.tie.parse().map_err(|_| ApiError::invalid("after", "not a cursor this API issued"))?;
+    let urn = urn_of(cursor)?;
     let name = Expr::col((school::Entity, school::Column::Name));
     Ok(Condition::any().add(name.clone().gt(cursor.name.clone())).add(
         Condition::all()
@@ -180,25 +224,26 @@ impl SchoolService {
             .ok_or_else(|| ApiError::NotFound("school".into()))
     }
 
-    /// One page of schools in (name, URN) order, and whether more follow.
+    /// One page of schools in `order`, and whether more follow. `page.after` must have been
+    /// read for that order (`Page::new_in(.., order.tag())`).
     pub async fn page(
         &self,
         viewer: &Viewer,
         filter: &SchoolFilter,
+        order: SchoolOrder,
         page: &Page,
     ) -> ApiResult<(Vec<school::Model>, bool)> {
         viewer.actor()?;
         let mut cond = filter.condition(viewer)?;
         if let Some(cursor) = &page.after {
-            cond = cond.add(after(cursor)?);
+            cond = cond.add(order.after(cursor)?);
         }
-        let rows = school::Entity::find()
-            .filter(cond)
-            .order_by_asc(school::Column::Name)
-            .order_by_asc(school::Column::Urn)
-            .limit(page.first + 1)
-            .all(&self.db)
-            .await?;
+        let query = school::Entity::find().filter(cond);
+        let query = match order {
+            SchoolOrder::Name => query.order_by_asc(school::Column::Name).order_by_asc(school::Column::Urn),
+            SchoolOrder::Urn => query.order_by_asc(school::Column::Urn),
+        };
+        let rows = query.limit(page.first + 1).all(&self.db).await?;
         Ok(page.split(rows))
     }
 

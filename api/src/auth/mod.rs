@@ -1,5 +1,9 @@
 //! Who is asking: JWT verification, the typed actor and the role guard.
 
+mod cache;
+
+pub use cache::{ClearOnMutation, TokenCache};
+
 use std::{fmt, path::Path};
 
 use anyhow::Context as _;
@@ -16,7 +20,7 @@ use crate::{
 };
 
 /// What a signed-in caller is, from the token's `role` claim.
-#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Role {
     /// The local authority's digital team: runs the partnership's registry.
@@ -305,11 +309,13 @@ impl Viewer {
     /// No header means anonymous; a header that does not verify is an error, never anonymous.
     /// A token from a configured OpenID Connect issuer is a person, whose role comes from their
     /// live access grant; any other token must be one of ours, with role and scope in its claims.
+    /// What a token names is looked up once and kept in `cache` a short while.
     pub async fn from_bearer(
         header: Option<&str>,
         jwt: &Jwt,
         oidc: &Oidc,
         db: &DatabaseConnection,
+        cache: &TokenCache,
     ) -> ApiResult<Self> {
         let Some(value) = header else { return Ok(Self::Anonymous) };
         let token = value
@@ -329,7 +335,17 @@ impl Viewer {
             })?;
             // Verified just now, so its `exp` can be trusted.
             let expires_at = peek.and_then(|p| p.exp);
-            return match GrantService::live_for(db, &identity.issuer, &identity.subject).await? {
+            let key =
+                cache::Key::Person { issuer: identity.issuer.clone(), subject: identity.subject.clone() };
+            let grant = match cache.get(&key) {
+                Some(cache::Entry::Grant(grant)) => grant.map(|g| *g),
+                _ => {
+                    let grant = GrantService::live_for(db, &identity.issuer, &identity.subject).await?;
+                    cache.put(key, cache::Entry::Grant(grant.clone().map(Box::new)));
+                    grant
+                }
+            };
+            return match grant {
                 Some(grant) => Actor::from_grant(grant, identity, expires_at).map(Self::Signed),
                 None => Ok(Self::Unbound(identity)),
             };
@@ -349,7 +365,7 @@ impl Viewer {
                 TokenError::Claim(why) => ApiError::Unauthenticated(why),
             }
         })?;
-        Actor::resolve(claims, db).await.map(Self::Signed)
+        Actor::resolve(claims, db, cache).await.map(Self::Signed)
     }
 
     /// The signed-in actor; UNAUTHENTICATED for anonymous callers, FORBIDDEN for a person
@@ -366,9 +382,37 @@ impl Viewer {
 }
 
 impl Actor {
-    /// Turns claims into a scope: a slug, URN or group UID that names nothing here is refused.
-    async fn resolve(claims: Claims, db: &DatabaseConnection) -> ApiResult<Self> {
-        let (scope, partnerships) = match claims.role {
+    /// Turns claims into a scope: a slug, URN or group UID that names nothing here is refused
+    /// (and not kept, so that it counts once it is created).
+    async fn resolve(claims: Claims, db: &DatabaseConnection, cache: &TokenCache) -> ApiResult<Self> {
+        let key = cache::Key::Claims {
+            role: claims.role,
+            partnership: claims.partnership.clone(),
+            trust: claims.trust.clone(),
+            school: claims.school,
+        };
+        let (scope, partnerships) = match cache.get(&key) {
+            Some(cache::Entry::Claims { scope, partnerships }) => (scope, partnerships),
+            _ => {
+                let (scope, partnerships) = Self::scope_of(&claims, db).await?;
+                cache.put(key, cache::Entry::Claims { scope, partnerships: partnerships.clone() });
+                (scope, partnerships)
+            }
+        };
+        Ok(Self {
+            expires_at: Some(claims.exp),
+            subject: claims.sub,
+            display_name: claims.name,
+            role: claims.role,
+            scope,
+            partnerships,
+            grant: None,
+        })
+    }
+
+    /// The scope and readable partnerships the claims name, from the registry.
+    async fn scope_of(claims: &Claims, db: &DatabaseConnection) -> ApiResult<(Scope, Vec<Uuid>)> {
+        Ok(match claims.role {
             Role::CityAdmin | Role::Partner | Role::Assessor => {
                 let slug = claims
                     .partnership
@@ -429,15 +473,6 @@ impl Actor {
                     .ok_or(ApiError::Unauthenticated("the token names an unknown school"))?;
                 (Scope::School(id), rows.into_iter().filter_map(|r| r.1).collect())
             }
-        };
-        Ok(Self {
-            expires_at: Some(claims.exp),
-            subject: claims.sub,
-            display_name: claims.name,
-            role: claims.role,
-            scope,
-            partnerships,
-            grant: None,
         })
     }
 

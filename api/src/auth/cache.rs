@@ -1,0 +1,139 @@
+//! What verified tokens resolved to, kept a short while: a caller's requests then do not each
+//! look up the partnership, trust, school or access grant their token names, which on a busy
+//! server was the first SQL statement of every request.
+//!
+//! An entry lives `CLAIMS_TTL` (a service token's scope) or `GRANT_TTL` (a person's access
+//! grant). Every mutation clears the whole cache once it has run (`ClearOnMutation`), so on one
+//! instance a revoked grant, a new member school or a school's new trust counts from the next
+//! request. Another instance, or a command-line import, is seen when the entry expires.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use async_graphql::{
+    Response, ServerResult, Variables,
+    extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery},
+    parser::types::{ExecutableDocument, OperationType},
+};
+use entity::access_grant;
+use uuid::Uuid;
+
+use super::{Role, Scope};
+
+/// How long a service token's resolved scope is kept.
+pub const CLAIMS_TTL: Duration = Duration::from_secs(30);
+/// How long a person's access grant is kept: as long as an open WebSocket goes between checks.
+pub const GRANT_TTL: Duration = Duration::from_secs(5);
+/// Entries kept at most; only verified tokens make entries, so this is a bound, not a defence.
+const MAX_ENTRIES: usize = 10_000;
+
+/// What a token names, whatever else it holds: many tokens share an entry.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(super) enum Key {
+    Claims { role: Role, partnership: Option<String>, trust: Option<String>, school: Option<i32> },
+    Person { issuer: String, subject: String },
+}
+
+#[derive(Clone, Debug)]
+pub(super) enum Entry {
+    Claims {
+        scope: Scope,
+        partnerships: Vec<Uuid>,
+    },
+    /// The person's live grant; None while they hold none.
+    Grant(Option<Box<access_grant::Model>>),
+}
+
+/// Shared by every request of an instance; cheap to clone.
+#[derive(Clone, Debug, Default)]
+pub struct TokenCache(Arc<Mutex<HashMap<Key, (Instant, Entry)>>>);
+
+impl TokenCache {
+    pub(super) fn get(&self, key: &Key) -> Option<Entry> {
+        let entries = self.0.lock().ok()?;
+        let (expires, entry) = entries.get(key)?;
+        (Instant::now() < *expires).then(|| entry.clone())
+    }
+
+    pub(super) fn put(&self, key: Key, entry: Entry) {
+        let ttl = match entry {
+            Entry::Claims { .. } => CLAIMS_TTL,
+            Entry::Grant(_) => GRANT_TTL,
+        };
+        let Ok(mut entries) = self.0.lock() else { return };
+        let now = Instant::now();
+        if entries.len() >= MAX_ENTRIES {
+            entries.retain(|_, (expires, _)| now < *expires);
+            if entries.len() >= MAX_ENTRIES {
+                entries.clear();
+            }
+        }
+        entries.insert(key, (now + ttl, entry));
+    }
+
+    /// Forgets everything: access may have changed.
+    pub fn clear(&self) {
+        if let Ok(mut entries) = self.0.lock() {
+            entries.clear();
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.lock().map_or(0, |e| e.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Clears the cache after every request that holds a mutation: grants, memberships and trusts
+/// change only through mutations, and clearing after them all keeps this free of a list of
+/// which ones matter. Reads far outnumber writes, so little is lost.
+pub struct ClearOnMutation(pub TokenCache);
+
+impl ExtensionFactory for ClearOnMutation {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(Clearing { cache: self.0.clone(), mutation: Mutex::new(false) })
+    }
+}
+
+struct Clearing {
+    cache: TokenCache,
+    mutation: Mutex<bool>,
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for Clearing {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let doc = next.run(ctx, query, variables).await?;
+        if doc.operations.iter().any(|(_, op)| op.node.ty == OperationType::Mutation)
+            && let Ok(mut m) = self.mutation.lock()
+        {
+            *m = true;
+        }
+        Ok(doc)
+    }
+
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        let response = next.run(ctx, operation_name).await;
+        if self.mutation.lock().is_ok_and(|m| *m) {
+            self.cache.clear();
+        }
+        response
+    }
+}

@@ -1,0 +1,240 @@
+//! Reading the facts of a partnership's schools: four statements for the whole partnership
+//! (schools with their trust, cohort and AI policy; journeys with their stage changes; goals;
+//! cohorts), three for a page, however many schools. Framework versions come from the
+//! process-wide cache.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, FixedOffset, NaiveDate};
+use entity::{
+    ai_policy, certification, certification_event as event, cohort, cohort_school, partnership,
+    partnership_school, school, trust,
+};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, IdenStatic, Iterable,
+    JoinType, QueryFilter, QueryOrder, QueryResult,
+    sea_query::{Alias, Expr, ExprTrait, Order, Query, SelectStatement, SubQueryStatement},
+};
+use uuid::Uuid;
+
+use super::service::{Certificate, Facts, Journey, SchoolFacts};
+use crate::{certification::Stage, error::ApiResult, framework::service as frameworks, partnership::goals};
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Filter {
+    pub cohort: Option<Uuid>,
+    pub trust: Option<Uuid>,
+}
+
+/// Which of the partnership's schools to read.
+#[derive(Clone, Copy, Debug)]
+pub enum Slice {
+    /// Every member school that passes the filter.
+    All(Filter),
+    /// At most `limit` of them, with URNs above `after` (for streaming).
+    Page { filter: Filter, after: Option<i32>, limit: u64 },
+}
+
+/// `column` holds the id of one of the partnership's member schools. On PostgreSQL the members
+/// are gathered into an array first, so the plan probes indexes for the hundred-odd members: a
+/// join or `IN (subquery)` instead gets a hash join over the whole national table, which the
+/// default planner costs prefer for tables this small though it takes ten times as long, and
+/// which a prepared statement's generic plan keeps choosing too.
+fn members(backend: DbBackend, column: Expr, partnership: Uuid) -> Expr {
+    let ids = Query::select()
+        .column(partnership_school::Column::SchoolId)
+        .from(partnership_school::Entity)
+        .and_where(Expr::col(partnership_school::Column::PartnershipId).eq(partnership))
+        .to_owned();
+    match backend {
+        DbBackend::Postgres => Expr::cust_with_exprs(
+            "$1 = ANY(ARRAY($2))",
+            [column, Expr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(ids)))],
+        ),
+        _ => column.in_subquery(ids),
+    }
+}
+
+/// Selects every column of `E`, named `prefix` + column, for `FromQueryResult` with that prefix.
+fn columns<E: EntityTrait + Default>(q: &mut SelectStatement, prefix: &str) {
+    for c in E::Column::iter() {
+        q.expr_as(Expr::col((E::default(), c)), Alias::new(format!("{prefix}{}", c.as_str())));
+    }
+}
+
+/// Reads the facts of the partnership's open member schools that pass the slice's filter.
+pub async fn load(
+    db: &impl ConnectionTrait,
+    partnership: &partnership::Model,
+    slice: Slice,
+) -> ApiResult<Facts> {
+    let backend = db.get_database_backend();
+    let filter = match slice {
+        Slice::All(f) | Slice::Page { filter: f, .. } => f,
+    };
+    let mut q = Query::select();
+    columns::<school::Entity>(&mut q, "s_");
+    q.expr_as(Expr::col((trust::Entity, trust::Column::Name)), Alias::new("trust_name")).expr_as(
+        Expr::col((cohort_school::Entity, cohort_school::Column::CohortId)),
+        Alias::new("cohort_id"),
+    );
+    columns::<ai_policy::Entity>(&mut q, "p_");
+    q.from(school::Entity)
+        .left_join(
+            trust::Entity,
+            Expr::col((trust::Entity, trust::Column::Id)).equals((school::Entity, school::Column::TrustId)),
+        )
+        .join(
+            JoinType::LeftJoin,
+            cohort_school::Entity,
+            Condition::all()
+                .add(
+                    Expr::col((cohort_school::Entity, cohort_school::Column::SchoolId))
+                        .equals((school::Entity, school::Column::Id)),
+                )
+                .add(
+                    Expr::col((cohort_school::Entity, cohort_school::Column::PartnershipId))
+                        .eq(partnership.id),
+                ),
+        )
+        .left_join(
+            ai_policy::Entity,
+            Expr::col((ai_policy::Entity, ai_policy::Column::SchoolId))
+                .equals((school::Entity, school::Column::Id)),
+        )
+        .and_where(members(backend, Expr::col((school::Entity, school::Column::Id)), partnership.id))
+        .and_where(Expr::col((school::Entity, school::Column::Open)).eq(true))
+        .order_by((school::Entity, school::Column::Urn), Order::Asc);
+    if let Some(t) = filter.trust {
+        q.and_where(Expr::col((school::Entity, school::Column::TrustId)).eq(t));
+    }
+    if let Some(c) = filter.cohort {
+        q.and_where(Expr::col((cohort_school::Entity, cohort_school::Column::CohortId)).eq(c));
+    }
+    if let Slice::Page { after, limit, .. } = slice {
+        if let Some(after) = after {
+            q.and_where(Expr::col((school::Entity, school::Column::Urn)).gt(after));
+        }
+        q.limit(limit);
+    }
+    let mut schools = Vec::new();
+    for row in db.query_all(&q).await? {
+        schools.push(SchoolFacts {
+            school: school::Model::from_query_result(&row, "s_")?,
+            trust_name: row.try_get("", "trust_name")?,
+            cohort: row.try_get("", "cohort_id")?,
+            journeys: Vec::new(),
+            policy: ai_policy::Model::from_query_result_optional(&row, "p_")?,
+        });
+    }
+
+    let mut history = match slice {
+        Slice::All(_) => goals::of(db, partnership.id).await?,
+        Slice::Page { .. } => Vec::new(),
+    };
+    if history.is_empty() {
+        history.push(goals::first_goal(partnership));
+    }
+    let cohorts = cohort::Entity::find()
+        .filter(cohort::Column::PartnershipId.eq(partnership.id))
+        .order_by_asc(cohort::Column::Ordinal)
+        .all(db)
+        .await?;
+
+    // A page names its schools; the whole partnership is the members array itself (journeys of
+    // closed members are read and dropped: fewer than a join over every school would cost).
+    let school_in = |column: Expr| match slice {
+        Slice::Page { .. } => column.is_in(schools.iter().map(|s| s.school.id)),
+        Slice::All(_) => members(backend, column, partnership.id),
+    };
+    let mut journeys = match partnership.default_framework.as_deref() {
+        Some(slug) if !schools.is_empty() => {
+            let in_scope = school_in(Expr::col((certification::Entity, certification::Column::SchoolId)));
+            read_journeys(db, partnership, slug, in_scope).await?
+        }
+        _ => HashMap::new(),
+    };
+    for s in &mut schools {
+        let mut mine = journeys.remove(&s.school.id).unwrap_or_default();
+        mine.sort_by_key(|(id, j)| (j.enrolled_on(), *id));
+        s.journeys = mine.into_iter().map(|(_, j)| j).collect();
+    }
+    Ok(Facts { partnership: partnership.clone(), goals: history, cohorts, schools })
+}
+
+/// The journeys on the partnership's framework of the schools `in_scope` selects, by school,
+/// each with its dated stage changes: one statement, a row per stage change.
+async fn read_journeys(
+    db: &impl ConnectionTrait,
+    partnership: &partnership::Model,
+    slug: &str,
+    in_scope: Expr,
+) -> ApiResult<HashMap<Uuid, Vec<(Uuid, Journey)>>> {
+    let mut q = Query::select();
+    columns::<certification::Entity>(&mut q, "c_");
+    q.expr_as(Expr::col((event::Entity, event::Column::ToStage)), Alias::new("e_to_stage"))
+        .expr_as(Expr::col((event::Entity, event::Column::At)), Alias::new("e_at"))
+        .from(certification::Entity)
+        .left_join(
+            event::Entity,
+            Expr::col((event::Entity, event::Column::CertificationId))
+                .equals((certification::Entity, certification::Column::Id)),
+        )
+        .and_where(Expr::col((certification::Entity, certification::Column::FrameworkSlug)).eq(slug))
+        .and_where(in_scope)
+        .order_by((certification::Entity, certification::Column::Id), Order::Asc)
+        .order_by((event::Entity, event::Column::Version), Order::Asc);
+    let mut rows: Vec<(certification::Model, Vec<(NaiveDate, Stage)>)> = Vec::new();
+    for row in db.query_all(&q).await? {
+        let id: Uuid = row.try_get("", "c_id")?;
+        if rows.last().is_none_or(|(c, _)| c.id != id) {
+            rows.push((certification::Model::from_query_result(&row, "c_")?, Vec::new()));
+        }
+        if let Some(change) = change(&row)?
+            && let Some((_, changes)) = rows.last_mut()
+        {
+            changes.push(change);
+        }
+    }
+
+    let mut versions: Vec<Uuid> = rows.iter().map(|(r, _)| r.framework_id).collect();
+    versions.sort();
+    versions.dedup();
+    let data = frameworks::known(db, versions).await?;
+    // The required level's rank, from the newest version (ranks are comparable across versions).
+    let min_rank = match partnership.required_level.as_deref() {
+        Some(key) => data
+            .iter()
+            .max_by_key(|d| d.framework.version)
+            .and_then(|d| d.level_by_key(key))
+            .map_or(1, |l| l.rank),
+        None => 1,
+    };
+    let mut journeys: HashMap<Uuid, Vec<(Uuid, Journey)>> = HashMap::new();
+    for (row, changes) in rows {
+        let certificate = match (row.awarded_on, row.expires_on, row.awarded_level_id) {
+            (Some(awarded_on), Some(expires_on), Some(level))
+                if Stage::from_db(&row.stage) == Stage::Certified =>
+            {
+                let level =
+                    data.iter().find(|d| d.framework.id == row.framework_id).and_then(|d| d.level(level));
+                Some(Certificate {
+                    awarded_on,
+                    expires_on,
+                    level: level.map(|l| l.name.clone()).unwrap_or_default(),
+                    counts: level.is_some_and(|l| l.rank >= min_rank),
+                })
+            }
+            _ => None,
+        };
+        journeys.entry(row.school_id).or_default().push((row.id, Journey { changes, certificate }));
+    }
+    Ok(journeys)
+}
+
+/// The stage change a joined row holds; None for a journey without any.
+fn change(row: &QueryResult) -> ApiResult<Option<(NaiveDate, Stage)>> {
+    let stage: Option<String> = row.try_get("", "e_to_stage")?;
+    let at: Option<DateTime<FixedOffset>> = row.try_get("", "e_at")?;
+    Ok(stage.zip(at).map(|(stage, at)| (at.to_utc().date_naive(), Stage::from_db(&stage))))
+}
