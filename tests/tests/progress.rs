@@ -598,6 +598,53 @@ async fn csv_export_of_ten_thousand_schools_parses_back() {
     assert!(sorted && urns.len() == rows.len(), "every school once, by URN, across pages");
 }
 
+/// Pages of the export read their own schools' journeys (a URN range of the members): every row
+/// says what the whole partnership's facts, read in one go, say of its school.
+#[tokio::test]
+async fn csv_pages_carry_their_own_schools_journeys() {
+    let app = TestApp::spawn().await;
+    let framework = frameworks::load(&app.db, AIED_CERTIFIED).await.expect("framework").framework;
+    let data = frameworks::data(&app.db, framework.id).await.expect("framework data");
+    let spec = api::seed::Spec {
+        schools: 1_200,
+        academies: 600,
+        trusts: 60,
+        partnerships: 1,
+        rng_seed: 5,
+        demo: false,
+    };
+    api::seed::insert(&app.db, api::seed::generate_synthetic(&spec, &data)).await.expect("seed");
+    let p = partnership::Entity::find().one(&app.db).await.expect("query").expect("partnership");
+    assert!(spec.schools as u64 > 2 * api::progress::export::PAGE, "three pages at least");
+
+    let token = app.token(Role::CityAdmin).partnership(&p.slug).sign();
+    let (status, _, body) =
+        csv_get(&app, Some(&token), &format!("partnership={}&asOf=2026-12-01", p.slug)).await;
+    assert_eq!(status, 200);
+    let facts = api::progress::service::load(
+        &app.db,
+        &p,
+        None,
+        api::progress::service::Slice::All(Default::default()),
+    )
+    .await
+    .expect("facts");
+    let as_of = d("2026-12-01");
+    let expected: Vec<(String, String, String)> = facts
+        .schools
+        .iter()
+        .map(|s| {
+            let st = facts.status(s, as_of);
+            (s.school.urn.to_string(), st.stage.as_str().to_owned(), st.certified.to_string())
+        })
+        .collect();
+    let rows: Vec<(String, String, String)> =
+        records(&body).iter().map(|r| (r[0].to_owned(), r[6].to_owned(), r[9].to_owned())).collect();
+    assert_eq!(rows.len(), expected.len());
+    assert!(rows.iter().filter(|r| r.1 != "NOT_ENROLLED").count() > 600, "most schools have journeys");
+    assert_eq!(rows, expected);
+}
+
 #[tokio::test]
 async fn timeline_and_at_risk_pages() {
     let app = TestApp::spawn().await;

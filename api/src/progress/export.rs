@@ -94,7 +94,7 @@ pub fn rows(
         async move {
             let Some(after) = after else { return Ok(None) };
             let slice = Slice::Page { filter, after, limit: PAGE };
-            let facts = service::load(&db, &p, slice).await.map_err(|e| {
+            let facts = service::load(&db, &p, None, slice).await.map_err(|e| {
                 tracing::error!(error = %e, "CSV export stopped");
                 std::io::Error::other("the export failed")
             })?;

@@ -307,7 +307,7 @@ impl ProgressService {
     }
 
     pub async fn facts(&self, partnership: &partnership::Model) -> Result<Facts, ApiError> {
-        service::load(&self.db, partnership, Slice::All(Filter::default())).await
+        service::load(&self.db, partnership, None, Slice::All(Filter::default())).await
     }
 }
 

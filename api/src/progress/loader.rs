@@ -1,8 +1,8 @@
 use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::dataloader::Loader;
-use entity::partnership;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use entity::{partnership, partnership_goal};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 use super::service::{self, Facts, Filter, Slice};
@@ -23,14 +23,18 @@ impl Loader<FactsOf> for ProgressLoader {
     type Error = ApiError;
 
     async fn load(&self, keys: &[FactsOf]) -> Result<HashMap<FactsOf, Arc<Facts>>, ApiError> {
+        // The partnerships with their goals in one statement, oldest goal first.
         let rows = partnership::Entity::find()
             .filter(partnership::Column::Id.is_in(keys.iter().map(|k| k.0)))
+            .find_with_related(partnership_goal::Entity)
+            .order_by_asc(partnership_goal::Column::InForceFrom)
+            .order_by_asc(partnership_goal::Column::SetAt)
             .all(&self.db)
             .await?;
         // One partnership per request in practice; each costs a fixed number of statements.
         let mut out = HashMap::new();
-        for p in rows {
-            let facts = service::load(&self.db, &p, Slice::All(Filter::default())).await?;
+        for (p, goals) in rows {
+            let facts = service::load(&self.db, &p, Some(goals), Slice::All(Filter::default())).await?;
             out.insert(FactsOf(p.id), Arc::new(facts));
         }
         Ok(out)

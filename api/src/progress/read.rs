@@ -1,6 +1,6 @@
-//! Reading the facts of a partnership's schools: four statements for the whole partnership
-//! (schools with their trust, cohort and AI policy; journeys with their stage changes; goals;
-//! cohorts), three for a page, however many schools. Framework versions come from the
+//! Reading the facts of a partnership's schools: three statements (schools with their trust,
+//! cohort and AI policy; journeys with their stage changes; cohorts), and the goals unless the
+//! caller read them with the partnership, however many schools. Framework versions come from the
 //! process-wide cache.
 
 use std::collections::HashMap;
@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use entity::{
     ai_policy, certification, certification_event as event, cohort, cohort_school, partnership,
-    partnership_school, school, trust,
+    partnership_goal, partnership_school, school, trust,
 };
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, IdenStatic, Iterable,
@@ -35,17 +35,21 @@ pub enum Slice {
     Page { filter: Filter, after: Option<i32>, limit: u64 },
 }
 
-/// `column` holds the id of one of the partnership's member schools. On PostgreSQL the members
-/// are gathered into an array first, so the plan probes indexes for the hundred-odd members: a
-/// join or `IN (subquery)` instead gets a hash join over the whole national table, which the
-/// default planner costs prefer for tables this small though it takes ten times as long, and
-/// which a prepared statement's generic plan keeps choosing too.
-fn members(backend: DbBackend, column: Expr, partnership: Uuid) -> Expr {
-    let ids = Query::select()
+/// The ids of the partnership's member schools, as a subquery.
+fn member_ids(partnership: Uuid) -> SelectStatement {
+    Query::select()
         .column(partnership_school::Column::SchoolId)
         .from(partnership_school::Entity)
         .and_where(Expr::col(partnership_school::Column::PartnershipId).eq(partnership))
-        .to_owned();
+        .to_owned()
+}
+
+/// `column` is one of the ids `ids` selects. On PostgreSQL the ids are gathered into an array
+/// first, so the plan probes indexes for the hundred-odd schools of a partnership: a join or
+/// `IN (subquery)` instead gets a hash join over the whole national table, which the default
+/// planner costs prefer for tables this small though it takes ten times as long, and which a
+/// prepared statement's generic plan keeps choosing too. So does an `IN` list of a page's ids.
+fn any_of(backend: DbBackend, column: Expr, ids: SelectStatement) -> Expr {
     match backend {
         DbBackend::Postgres => Expr::cust_with_exprs(
             "$1 = ANY(ARRAY($2))",
@@ -53,6 +57,11 @@ fn members(backend: DbBackend, column: Expr, partnership: Uuid) -> Expr {
         ),
         _ => column.in_subquery(ids),
     }
+}
+
+/// `column` holds the id of one of the partnership's member schools.
+fn members(backend: DbBackend, column: Expr, partnership: Uuid) -> Expr {
+    any_of(backend, column, member_ids(partnership))
 }
 
 /// Selects every column of `E`, named `prefix` + column, for `FromQueryResult` with that prefix.
@@ -63,9 +72,12 @@ fn columns<E: EntityTrait + Default>(q: &mut SelectStatement, prefix: &str) {
 }
 
 /// Reads the facts of the partnership's open member schools that pass the slice's filter.
+/// `goals`: the partnership's goals, when the caller read them with the partnership; else they
+/// are read here for a whole partnership (a page needs only the deadline in force).
 pub async fn load(
     db: &impl ConnectionTrait,
     partnership: &partnership::Model,
+    goals: Option<Vec<partnership_goal::Model>>,
     slice: Slice,
 ) -> ApiResult<Facts> {
     let backend = db.get_database_backend();
@@ -128,9 +140,10 @@ pub async fn load(
         });
     }
 
-    let mut history = match slice {
-        Slice::All(_) => goals::of(db, partnership.id).await?,
-        Slice::Page { .. } => Vec::new(),
+    let mut history = match (goals, slice) {
+        (Some(goals), _) => goals,
+        (None, Slice::All(_)) => goals::of(db, partnership.id).await?,
+        (None, Slice::Page { .. }) => Vec::new(),
     };
     if history.is_empty() {
         history.push(goals::first_goal(partnership));
@@ -141,11 +154,22 @@ pub async fn load(
         .all(db)
         .await?;
 
-    // A page names its schools; the whole partnership is the members array itself (journeys of
-    // closed members are read and dropped: fewer than a join over every school would cost).
-    let school_in = |column: Expr| match slice {
-        Slice::Page { .. } => column.is_in(schools.iter().map(|s| s.school.id)),
-        Slice::All(_) => members(backend, column, partnership.id),
+    // A page is the members with URNs up to its last; the whole partnership, the members
+    // themselves (journeys of closed members are read and dropped: fewer than a join over every
+    // school would cost).
+    let school_in = |column: Expr| match (slice, schools.last()) {
+        (Slice::Page { after, .. }, Some(last)) => {
+            let mut page = Query::select();
+            page.column((school::Entity, school::Column::Id))
+                .from(school::Entity)
+                .and_where(members(backend, Expr::col((school::Entity, school::Column::Id)), partnership.id))
+                .and_where(Expr::col((school::Entity, school::Column::Urn)).lte(last.school.urn));
+            if let Some(after) = after {
+                page.and_where(Expr::col((school::Entity, school::Column::Urn)).gt(after));
+            }
+            any_of(backend, column, page)
+        }
+        _ => members(backend, column, partnership.id),
     };
     let mut journeys = match partnership.default_framework.as_deref() {
         Some(slug) if !schools.is_empty() => {
