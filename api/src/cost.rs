@@ -15,7 +15,8 @@ use async_graphql::{
     parser::{
         parse_query,
         types::{
-            DocumentOperations, ExecutableDocument, Field, OperationDefinition, Selection, SelectionSet,
+            DocumentOperations, ExecutableDocument, Field, OperationDefinition, OperationType, Selection,
+            SelectionSet,
         },
     },
 };
@@ -239,6 +240,14 @@ pub(crate) fn selected<'a>(
         (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next().map(|op| &op.node),
         (DocumentOperations::Multiple(_), None) => None,
     }
+}
+
+/// The kind of operation `request` would run; None when its document does not parse or it would
+/// run none (see `selected`).
+pub(crate) fn operation_type(request: &mut async_graphql::Request) -> Option<OperationType> {
+    let name = request.operation_name.clone();
+    let doc = request.parsed_query().ok()?;
+    selected(doc, name.as_deref()).map(|op| op.ty)
 }
 
 /// Whether a field counts towards depth. `ofType` only unwraps a list or non-null type, one

@@ -20,7 +20,7 @@ use std::{borrow::Cow, hash::Hash, time::Duration};
 use async_graphql::{
     Request,
     dataloader::{CacheFactory, CacheStorage, DataLoader, HashMapCache, Loader},
-    parser::types::{DocumentOperations, OperationType},
+    parser::types::OperationType,
 };
 use sea_orm::DatabaseConnection;
 
@@ -73,7 +73,9 @@ where
 /// Adds the operation's loaders, their batches handed to `batches`. Execute the request inside
 /// `batches.run(..)` or `batches.stream(..)`: outside them, batches are queued and never start.
 pub fn attach(mut req: Request, db: &DatabaseConnection, viewer: &Viewer, batches: &Batches) -> Request {
-    let kept = match operation_type(&mut req) {
+    // A document that does not parse, or holds no operation to run, is refused before anything
+    // loads: it counts as a query.
+    let kept = match crate::cost::operation_type(&mut req).unwrap_or(OperationType::Query) {
         OperationType::Query => Some(Kept(None)),
         OperationType::Mutation => None,
         OperationType::Subscription => Some(Kept(Some(batches.pauses()))),
@@ -92,20 +94,6 @@ pub fn attach(mut req: Request, db: &DatabaseConnection, viewer: &Viewer, batche
         .data(loader.of(JourneyLoader { db: db(), partnerships }))
         .data(loader.of(FrameworkLoader { db: db() }))
         .data(loader.of(ReachLoader { db: db(), viewer: viewer.clone() }))
-}
-
-/// The kind of operation `req` runs. A document that does not parse, or does not hold the
-/// operation asked for, counts as a query: the schema refuses it before anything loads.
-fn operation_type(req: &mut Request) -> OperationType {
-    let name = req.operation_name.clone();
-    let Ok(doc) = req.parsed_query() else { return OperationType::Query };
-    let op = match (&doc.operations, name) {
-        (DocumentOperations::Single(op), _) => Some(op),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name.as_str()),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
-        (DocumentOperations::Multiple(_), None) => None,
-    };
-    op.map_or(OperationType::Query, |op| op.node.ty)
 }
 
 /// How one operation's loaders are made.

@@ -50,6 +50,19 @@ async fn get_refuses_mutations_with_405() {
 }
 
 #[tokio::test]
+async fn get_runs_the_operation_named_of_a_document_holding_both_kinds() {
+    let app = TestApp::spawn().await;
+    let doc = "/graphql?query=query%20Q%20%7B%20__typename%20%7D%20mutation%20M%20%7B%20__typename%20%7D";
+    let (res, body) =
+        send(&app, Request::get(format!("{doc}&operationName=Q")).body(Body::empty()).unwrap()).await;
+    assert_eq!(res.status(), StatusCode::OK, "{body}");
+    assert_eq!(json(&body)["data"]["__typename"], "Query");
+    let (res, body) =
+        send(&app, Request::get(format!("{doc}&operationName=M")).body(Body::empty()).unwrap()).await;
+    assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED, "{body}");
+}
+
+#[tokio::test]
 async fn a_browser_gets_graphiql() {
     let app = TestApp::spawn().await;
     let accept = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";

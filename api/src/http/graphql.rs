@@ -6,6 +6,7 @@ use std::{str::FromStr, time::Instant};
 use async_graphql::{
     ServerError, Value,
     http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource, WebSocketProtocols},
+    parser::types::OperationType,
 };
 use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, rejection::GraphQLRejection};
 use axum::{
@@ -164,7 +165,7 @@ async fn execute(
         return in_media(one_error(StatusCode::BAD_REQUEST, message.to_owned(), "BAD_REQUEST"), accepted);
     }
     // GET must not change anything (caches, prefetching browsers): mutations go over POST.
-    if over_get && is_mutation(&mut req) {
+    if over_get && crate::cost::operation_type(&mut req) == Some(OperationType::Mutation) {
         let message = "send mutations with POST";
         let answer = one_error(StatusCode::METHOD_NOT_ALLOWED, message.to_owned(), "BAD_REQUEST");
         let mut answer = in_media(answer, accepted);
@@ -202,21 +203,6 @@ async fn execute(
         "graphql request"
     );
     reply(res, accepted)
-}
-
-/// Whether the request's operation is a mutation; a document that does not parse, or names no
-/// operation it holds, is left for the schema to refuse.
-fn is_mutation(req: &mut async_graphql::Request) -> bool {
-    use async_graphql::parser::types::{DocumentOperations, OperationType};
-    let name = req.operation_name.clone();
-    let Ok(doc) = req.parsed_query() else { return false };
-    let op = match (&doc.operations, name) {
-        (DocumentOperations::Single(op), _) => Some(op),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name.as_str()),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
-        (DocumentOperations::Multiple(_), None) => None,
-    };
-    op.is_some_and(|op| op.node.ty == OperationType::Mutation)
 }
 
 /// What the client's `Accept` asks for, by the first media type of the list that we serve
