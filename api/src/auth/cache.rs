@@ -81,12 +81,9 @@ impl TokenCache {
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.0.lock().map_or(0, |e| e.len())
-    }
-
+    /// Whether nothing is kept (a poisoned lock counts as empty: nothing can be read from it).
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.0.lock().map_or(true, |e| e.is_empty())
     }
 }
 

@@ -55,8 +55,14 @@ fn csv(slug: &str, token: &str) -> Req {
     Req { path: format!("/reports/schools.csv?partnership={slug}"), token: token.to_owned(), body: None }
 }
 
-async fn rows(db: &DatabaseConnection, sql: String) -> Vec<sea_orm::QueryResult> {
-    db.query_all_raw(Statement::from_string(db.get_database_backend(), sql)).await.expect("a discovery query")
+/// Reads `sql` (fixed text of this bench, ids from the database itself), a value a row.
+async fn select<T>(
+    db: &DatabaseConnection,
+    sql: String,
+    read: impl Fn(&sea_orm::QueryResult) -> T,
+) -> Vec<T> {
+    let statement = Statement::from_string(db.get_database_backend(), sql);
+    db.query_all_raw(statement).await.expect("a discovery query").iter().map(read).collect()
 }
 
 fn col<T: sea_orm::TryGetable>(row: &sea_orm::QueryResult, name: &str) -> T {
@@ -71,12 +77,12 @@ pub async fn build(db: &DatabaseConnection, clients: usize) -> Vec<Shape> {
         f(&mut req);
         jwt.sign(req, chrono::Duration::hours(12)).expect("sign")
     };
-    let partnerships: Vec<(Uuid, String)> =
-        rows(db, "SELECT id, slug FROM partnership WHERE slug LIKE 'synthetic-%' ORDER BY slug".into())
-            .await
-            .iter()
-            .map(|r| (col(r, "id"), col(r, "slug")))
-            .collect();
+    let partnerships: Vec<(Uuid, String)> = select(
+        db,
+        "SELECT id, slug FROM partnership WHERE slug LIKE 'synthetic-%' ORDER BY slug".into(),
+        |r| (col(r, "id"), col(r, "slug")),
+    )
+    .await;
     assert!(!partnerships.is_empty(), "no synthetic partnerships: seed first");
     let (home, _) = partnerships.iter().find(|(_, s)| s == HOME).cloned().expect("the home partnership");
     let for_slug = |role: Role, slug: &str| sign(role, &|r| r.partnership = Some(slug.to_owned()));
@@ -86,69 +92,58 @@ pub async fn build(db: &DatabaseConnection, clients: usize) -> Vec<Shape> {
     let home_id = global_id("Partnership", home).0;
 
     let cohorts: Vec<Uuid> =
-        rows(db, format!("SELECT id FROM cohort WHERE partnership_id = '{home}' ORDER BY ordinal"))
-            .await
-            .iter()
-            .map(|r| col(r, "id"))
-            .collect();
-    let urns: Vec<i32> = rows(
+        select(db, format!("SELECT id FROM cohort WHERE partnership_id = '{home}' ORDER BY ordinal"), |r| {
+            col(r, "id")
+        })
+        .await;
+    let urns: Vec<i32> = select(
         db,
         format!(
             "SELECT s.urn FROM school s JOIN partnership_school ps ON ps.school_id = s.id \
              WHERE ps.partnership_id = '{home}' ORDER BY s.urn"
         ),
+        |r| col(r, "urn"),
     )
-    .await
-    .iter()
-    .map(|r| col(r, "urn"))
-    .collect();
-    let trusts: Vec<(Uuid, String)> = rows(
+    .await;
+    let trusts: Vec<(Uuid, String)> = select(
         db,
         format!(
             "SELECT DISTINCT t.id, t.group_uid FROM trust t JOIN school s ON s.trust_id = t.id \
              JOIN partnership_school ps ON ps.school_id = s.id WHERE ps.partnership_id = '{home}' \
              ORDER BY t.group_uid LIMIT {clients}"
         ),
+        |r| (col(r, "id"), col(r, "group_uid")),
     )
-    .await
-    .iter()
-    .map(|r| (col(r, "id"), col(r, "group_uid")))
-    .collect();
-    let mentors: Vec<i32> = rows(
+    .await;
+    let mentors: Vec<i32> = select(
         db,
         format!(
             "SELECT DISTINCT s.urn FROM mentorship_pairing m JOIN school s ON s.id = m.mentor_school_id \
              WHERE m.status = 'ACTIVE' ORDER BY s.urn LIMIT {clients}"
         ),
+        |r| col(r, "urn"),
     )
-    .await
-    .iter()
-    .map(|r| col(r, "urn"))
-    .collect();
+    .await;
     // Journeys with the most to show: certified renewals, then any certified.
-    let full: Vec<(Uuid, i32)> = rows(
+    let full: Vec<(Uuid, i32)> = select(
         db,
         format!(
             "SELECT c.id, s.urn FROM certification c JOIN school s ON s.id = c.school_id \
              WHERE c.stage = 'CERTIFIED' ORDER BY c.renewal_of IS NULL, s.urn LIMIT {clients}"
         ),
+        |r| (col(r, "id"), col(r, "urn")),
     )
-    .await
-    .iter()
-    .map(|r| (col(r, "id"), col(r, "urn")))
-    .collect();
+    .await;
     // One drafting journey per client, each its own school, and the criteria of its level.
-    let drafting: Vec<(Uuid, i32, Uuid)> = rows(
+    let drafting: Vec<(Uuid, i32, Uuid)> = select(
         db,
         format!(
             "SELECT c.id, s.urn, c.target_level_id FROM certification c JOIN school s ON s.id = c.school_id \
              WHERE c.stage IN ('SELF_ASSESSING', 'GATHERING_EVIDENCE') ORDER BY s.urn LIMIT {clients}"
         ),
+        |r| (col(r, "id"), col(r, "urn"), col(r, "target_level_id")),
     )
-    .await
-    .iter()
-    .map(|r| (col(r, "id"), col(r, "urn"), col(r, "target_level_id")))
-    .collect();
+    .await;
     for (what, n) in [("cohorts", cohorts.len()), ("trusts", trusts.len()), ("mentors", mentors.len())] {
         assert!(n > 0, "no {what} in {HOME}");
     }
@@ -156,12 +151,12 @@ pub async fn build(db: &DatabaseConnection, clients: usize) -> Vec<Shape> {
 
     let mut rating = Vec::new();
     for (id, urn, level) in &drafting {
-        let codes: Vec<String> =
-            rows(db, format!("SELECT code FROM criterion WHERE level_id = '{level}' ORDER BY position"))
-                .await
-                .iter()
-                .map(|r| col(r, "code"))
-                .collect();
+        let codes: Vec<String> = select(
+            db,
+            format!("SELECT code FROM criterion WHERE level_id = '{level}' ORDER BY position"),
+            |r| col(r, "code"),
+        )
+        .await;
         let ratings: Vec<_> = codes.iter().map(|c| json!({ "criterion": c, "rating": "SECURE" })).collect();
         let token = sign(Role::SchoolLead, &|r| r.school = Some(*urn));
         rating.push(gql(RATE, json!({ "id": global_id("Certification", *id).0, "r": ratings }), &token));
