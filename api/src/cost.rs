@@ -242,6 +242,17 @@ pub(crate) fn selected<'a>(
     }
 }
 
+/// The name of the operation `request` would run: the one it names, or its document's only one.
+pub(crate) fn operation_name(request: &mut async_graphql::Request) -> Option<String> {
+    if request.operation_name.is_some() {
+        return request.operation_name.clone();
+    }
+    match &request.parsed_query().ok()?.operations {
+        DocumentOperations::Multiple(ops) if ops.len() == 1 => ops.keys().next().map(|n| n.to_string()),
+        _ => None,
+    }
+}
+
 /// The kind of operation `request` would run; None when its document does not parse or it would
 /// run none (see `selected`).
 pub(crate) fn operation_type(request: &mut async_graphql::Request) -> Option<OperationType> {

@@ -49,7 +49,8 @@ pub struct AppState {
     pub grant_recheck: std::time::Duration,
     /// Set to true when the server starts shutting down: open WebSockets then close.
     pub shutdown: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
-    pub schema: ApiSchema,
+    /// The served schema, and where its operations run.
+    pub schema: http::Runner,
     /// Stage changes, live: one bus per instance, shared by the schema and the WebSocket side.
     pub events: events::EventBus,
     /// Ceilings on every request: body size, query length, fields, aliases, cost.
@@ -62,13 +63,16 @@ pub struct AppState {
     pub rate_limits: http::RateLimits,
     /// What verified tokens resolved to, kept a short while (cleared by every mutation).
     pub tokens: auth::TokenCache,
+    /// The progress facts queries read, kept a few seconds (cleared by every mutation).
+    pub facts: progress::FactsCache,
 }
 
 impl AppState {
     pub fn new(db: DatabaseConnection, jwt: auth::Jwt) -> Self {
         let events = events::EventBus::new(&db);
         let tokens = auth::TokenCache::default();
-        let schema = build_schema(&db, &events, &tokens);
+        let facts = progress::FactsCache::default();
+        let schema = http::Runner::new(build_schema(&db, &events), db.clone(), tokens.clone(), facts.clone());
         let oidc = oidc::Oidc::new(Vec::new(), String::new());
         let shutdown = std::sync::Arc::new(tokio::sync::watch::channel(false).0);
         let (grant_recheck, limits) = (std::time::Duration::from_secs(5), cost::Limits::default());
@@ -87,6 +91,7 @@ impl AppState {
             sockets,
             rate_limits,
             tokens,
+            facts,
         }
     }
 
@@ -116,11 +121,7 @@ impl AppState {
 }
 
 /// The served schema: every type from `schema_builder`, plus services and limits.
-pub fn build_schema(
-    db: &DatabaseConnection,
-    events: &events::EventBus,
-    tokens: &auth::TokenCache,
-) -> ApiSchema {
+pub fn build_schema(db: &DatabaseConnection, events: &events::EventBus) -> ApiSchema {
     schema_builder()
         .data(partnership::PartnershipService::new(db.clone()))
         .data(school::SchoolService::new(db.clone()))
@@ -134,9 +135,6 @@ pub fn build_schema(
         .data(progress::graphql::ProgressService::new(db.clone()))
         .data(certification::CertificationService::new(db.clone(), events.clone()))
         .data(events.clone())
-        .extension(metrics::GraphqlMetrics)
-        .extension(auth::ClearOnMutation(tokens.clone()))
-        .extension(http::spec::Spec::default())
         // No `limit_depth` or `limit_complexity`: `cost::Limits` measures every request (POST,
         // GET, WebSocket) before async-graphql sees it. async-graphql's depth counts
         // introspection's `ofType` chain, refusing what codegen tools send; its complexity is

@@ -8,7 +8,8 @@
 //! several waves of one operation ask for keep what they read, in DataLoader's own cache:
 //! `ProgressLoader`, as every progress field (partnership, cohort, trust) reads one
 //! partnership's facts. What they keep depends on the operation:
-//! - a query keeps it for the whole operation;
+//! - a query keeps it for the whole operation, and shares progress facts with other queries
+//!   for a few seconds (`progress::cache`);
 //! - a mutation keeps nothing: its fields run one after another, and each must see the writes
 //!   of the ones before it;
 //! - a subscription keeps it only while it is busy resolving: it is forgotten whenever the
@@ -35,7 +36,7 @@ use crate::{
     mentorship::loader::PairingLoader,
     partnership::loader::PartnershipLoader,
     policy::loader::PolicyLoader,
-    progress::loader::ProgressLoader,
+    progress::{FactsCache, loader::ProgressLoader},
     school::loader::SchoolLoader,
     trust::loader::TrustLoader,
 };
@@ -72,10 +73,17 @@ where
 
 /// Adds the operation's loaders, their batches handed to `batches`. Execute the request inside
 /// `batches.run(..)` or `batches.stream(..)`: outside them, batches are queued and never start.
-pub fn attach(mut req: Request, db: &DatabaseConnection, viewer: &Viewer, batches: &Batches) -> Request {
+pub fn attach(
+    mut req: Request,
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    batches: &Batches,
+    facts: &FactsCache,
+) -> Request {
     // A document that does not parse, or holds no operation to run, is refused before anything
     // loads: it counts as a query.
-    let kept = match crate::cost::operation_type(&mut req).unwrap_or(OperationType::Query) {
+    let kind = crate::cost::operation_type(&mut req).unwrap_or(OperationType::Query);
+    let kept = match kind {
         OperationType::Query => Some(Kept(None)),
         OperationType::Mutation => None,
         OperationType::Subscription => Some(Kept(Some(batches.pauses()))),
@@ -90,7 +98,10 @@ pub fn attach(mut req: Request, db: &DatabaseConnection, viewer: &Viewer, batche
         .data(loader.of(PairingLoader { db: db(), partnerships: partnerships.clone() }))
         .data(loader.of(PartnershipLoader { db: db(), partnerships: partnerships.clone() }))
         .data(loader.of(PolicyLoader { db: db() }))
-        .data(loader.keeping(ProgressLoader { db: db() }))
+        .data(loader.keeping(ProgressLoader {
+            db: db(),
+            cache: (kind == OperationType::Query).then(|| facts.clone()),
+        }))
         .data(loader.of(JourneyLoader { db: db(), partnerships }))
         .data(loader.of(FrameworkLoader { db: db() }))
         .data(loader.of(ReachLoader { db: db(), viewer: viewer.clone() }))

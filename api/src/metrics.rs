@@ -10,10 +10,7 @@ use std::{
     time::Instant,
 };
 
-use async_graphql::{
-    Response, Value,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute},
-};
+use async_graphql::{Response, Value};
 use axum::{
     extract::{MatchedPath, Request, State},
     http::header,
@@ -115,49 +112,28 @@ impl Drop for OpenSocket {
     }
 }
 
-/// Schema extension: each GraphQL operation (HTTP or WebSocket) by name and outcome, its
-/// duration, and its errors by `extensions.code`.
-pub struct GraphqlMetrics;
-
-impl ExtensionFactory for GraphqlMetrics {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(GraphqlMetricsExtension)
-    }
-}
-
-struct GraphqlMetricsExtension;
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for GraphqlMetricsExtension {
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
-        let started = Instant::now();
-        let response = next.run(ctx, operation_name).await;
-        // Operation names are the client's text: keep the label set bounded.
-        let operation: String = operation_name
-            .unwrap_or("anonymous")
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .take(64)
-            .collect();
-        let outcome = if response.errors.is_empty() { "ok" } else { "error" };
-        metrics::counter!("graphql_operations_total", "operation" => operation.clone(), "outcome" => outcome)
-            .increment(1);
-        metrics::histogram!("graphql_operation_duration_seconds", "operation" => operation)
-            .record(started.elapsed().as_secs_f64());
-        for e in &response.errors {
-            let code = e
-                .extensions
-                .as_ref()
-                .and_then(|x| x.get("code"))
-                .and_then(|v| if let Value::String(s) = v { Some(s.clone()) } else { None })
-                .unwrap_or_else(|| "NONE".to_owned());
-            metrics::counter!("graphql_errors_total", "code" => code).increment(1);
-        }
-        response
+/// Counts one GraphQL query or mutation (HTTP or WebSocket) by name and outcome, its duration,
+/// and its errors by `extensions.code`.
+pub fn operation_done(operation_name: Option<&str>, response: &Response, started: Instant) {
+    // Operation names are the client's text: keep the label set bounded.
+    let operation: String = operation_name
+        .unwrap_or("anonymous")
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .take(64)
+        .collect();
+    let outcome = if response.errors.is_empty() { "ok" } else { "error" };
+    metrics::counter!("graphql_operations_total", "operation" => operation.clone(), "outcome" => outcome)
+        .increment(1);
+    metrics::histogram!("graphql_operation_duration_seconds", "operation" => operation)
+        .record(started.elapsed().as_secs_f64());
+    for e in &response.errors {
+        let code = e
+            .extensions
+            .as_ref()
+            .and_then(|x| x.get("code"))
+            .and_then(|v| if let Value::String(s) = v { Some(s.clone()) } else { None })
+            .unwrap_or_else(|| "NONE".to_owned());
+        metrics::counter!("graphql_errors_total", "code" => code).increment(1);
     }
 }

@@ -93,7 +93,14 @@ pub async fn serve_until(
             accepted = listener.accept() => accepted,
         };
         match accepted {
-            Ok((tcp, peer)) => connection(&http, &app, tcp, peer, &going_away, open_rx.clone()),
+            Ok((tcp, peer)) => {
+                // No Nagle: an answer written in parts (a CSV export's header, then its pages)
+                // otherwise waits for the client's delayed ACK, 40 ms a file.
+                if let Err(e) = tcp.set_nodelay(true) {
+                    tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+                }
+                connection(&http, &app, tcp, peer, &going_away, open_rx.clone())
+            }
             // The client gave up before we took the connection: nothing to do.
             Err(e) if is_connection_error(&e) => {}
             // Out of file descriptors or memory: pause rather than spin, still heeding `stop`.

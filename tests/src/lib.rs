@@ -38,6 +38,8 @@ pub struct TestApp {
     pub events: EventBus,
     /// What this instance's verified tokens resolved to.
     pub tokens: api::auth::TokenCache,
+    /// The progress facts this instance's queries share.
+    pub facts: api::progress::FactsCache,
     router: Router,
     statements: Arc<AtomicUsize>,
     /// How `db` was connected, to connect a second instance to the same database.
@@ -112,9 +114,9 @@ impl TestApp {
         });
         let jwt = Jwt::hs256(SECRET, ISSUER, AUDIENCE);
         let state = AppState::new(db.clone(), jwt.clone());
-        let (events, tokens) = (state.events.clone(), state.tokens.clone());
+        let (events, tokens, facts) = (state.events.clone(), state.tokens.clone(), state.facts.clone());
         let router = api::router(state);
-        Self { db, jwt, events, tokens, router, statements, options, _dir: dir }
+        Self { db, jwt, events, tokens, facts, router, statements, options, _dir: dir }
     }
 
     /// A second instance of the API on this one's database (its own pool and event bus), as
@@ -122,7 +124,7 @@ impl TestApp {
     pub async fn second_instance(&self) -> Self {
         let db = db::connect_with(self.options.clone()).await.expect("connect again");
         let state = AppState::new(db.clone(), self.jwt.clone());
-        let (events, tokens) = (state.events.clone(), state.tokens.clone());
+        let (events, tokens, facts) = (state.events.clone(), state.tokens.clone(), state.facts.clone());
         let router = api::router(state);
         let statements = Arc::new(AtomicUsize::new(0));
         Self {
@@ -130,6 +132,7 @@ impl TestApp {
             jwt: self.jwt.clone(),
             events,
             tokens,
+            facts,
             router,
             statements,
             options: self.options.clone(),
@@ -157,6 +160,7 @@ impl TestApp {
         let mut state = AppState::new(self.db.clone(), self.jwt.clone()).with_oidc(oidc);
         state.grant_recheck = std::time::Duration::from_millis(100);
         self.events = state.events.clone();
+        (self.tokens, self.facts) = (state.tokens.clone(), state.facts.clone());
         self.router = api::router(state);
         self
     }

@@ -3,7 +3,7 @@
 //! server was the first SQL statement of every request.
 //!
 //! An entry lives `CLAIMS_TTL` (a service token's scope) or `GRANT_TTL` (a person's access
-//! grant). Every mutation clears the whole cache once it has run (`ClearOnMutation`), so on one
+//! grant). Every mutation clears the whole cache once it has run (`http::run`), so on one
 //! instance a revoked grant, a new member school or a school's new trust counts from the next
 //! request. Another instance, or a command-line import, is seen when the entry expires.
 
@@ -13,11 +13,6 @@ use std::{
     time::{Duration, Instant},
 };
 
-use async_graphql::{
-    Response, ServerResult, Variables,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery},
-    parser::types::{ExecutableDocument, OperationType},
-};
 use entity::access_grant;
 use uuid::Uuid;
 
@@ -84,53 +79,5 @@ impl TokenCache {
     /// Whether nothing is kept (a poisoned lock counts as empty: nothing can be read from it).
     pub fn is_empty(&self) -> bool {
         self.0.lock().map_or(true, |e| e.is_empty())
-    }
-}
-
-/// Clears the cache after every request that holds a mutation: grants, memberships and trusts
-/// change only through mutations, and clearing after them all keeps this free of a list of
-/// which ones matter. Reads far outnumber writes, so little is lost.
-pub struct ClearOnMutation(pub TokenCache);
-
-impl ExtensionFactory for ClearOnMutation {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(Clearing { cache: self.0.clone(), mutation: Mutex::new(false) })
-    }
-}
-
-struct Clearing {
-    cache: TokenCache,
-    mutation: Mutex<bool>,
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for Clearing {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let doc = next.run(ctx, query, variables).await?;
-        if doc.operations.iter().any(|(_, op)| op.node.ty == OperationType::Mutation)
-            && let Ok(mut m) = self.mutation.lock()
-        {
-            *m = true;
-        }
-        Ok(doc)
-    }
-
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
-        let response = next.run(ctx, operation_name).await;
-        if self.mutation.lock().is_ok_and(|m| *m) {
-            self.cache.clear();
-        }
-        response
     }
 }

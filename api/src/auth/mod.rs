@@ -2,7 +2,7 @@
 
 mod cache;
 
-pub use cache::{ClearOnMutation, TokenCache};
+pub use cache::TokenCache;
 
 use std::{fmt, path::Path};
 

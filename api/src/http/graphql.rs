@@ -22,7 +22,7 @@ use axum::{
 };
 
 use super::{errors_only, one_error, socket};
-use crate::{AppState, auth::Viewer, batch::Batches, error::ApiError, loaders};
+use crate::{AppState, auth::Viewer, error::ApiError};
 
 async fn graphiql() -> Html<String> {
     Html(
@@ -191,10 +191,7 @@ async fn execute(
         return in_media(throttled, accepted);
     }
     let operation = req.operation_name.clone().unwrap_or_default();
-    let batches = Batches::default();
-    let req = loaders::attach(req, &state.db, &viewer, &batches).data(viewer);
-    let mut res = batches.run(state.schema.execute(req)).await;
-    fill_codes(&mut res.errors);
+    let res = state.schema.run(req, viewer).await;
     tracing::info!(
         graphql.operation = %operation,
         graphql.errors = res.errors.len(),

@@ -7,6 +7,7 @@ mod graphql;
 mod health;
 mod rate;
 mod reports;
+mod run;
 mod socket;
 pub(crate) mod spec;
 
@@ -33,6 +34,7 @@ use tower_http::{
 };
 
 pub use rate::RateLimits;
+pub use run::Runner;
 
 use crate::{AppState, auth::Viewer, error::ApiError};
 

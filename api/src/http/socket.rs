@@ -22,10 +22,7 @@ use futures::{FutureExt, SinkExt, StreamExt, stream::BoxStream};
 use sea_orm::{DatabaseConnection, EntityTrait};
 use tokio::sync::Notify;
 
-use super::graphql::fill_codes;
-use crate::{
-    ApiSchema, AppState, auth::Viewer, batch::Batches, error::ApiError, loaders, metrics::OpenSocket,
-};
+use crate::{AppState, auth::Viewer, error::ApiError, metrics::OpenSocket};
 
 /// The `extensions.code` of an operation refused because `WS_MAX_OPERATIONS` are in flight on
 /// its connection. Not QUERY_TOO_COSTLY: the same operation succeeds once another completes.
@@ -53,8 +50,7 @@ pub(super) async fn serve(
         let mut messages = ErrorMessages::default();
         let sink = tx.with_flat_map(move |m| futures::stream::iter(messages.rewrite(m).map(Ok)));
         let operations = Operations {
-            schema: state.schema.clone(),
-            db: state.db.clone(),
+            runner: state.schema.clone(),
             mark_failures: transport_ws,
             limits: state.limits,
             rate_limits: state.rate_limits.clone(),
@@ -149,12 +145,11 @@ async fn connection_init(
     Ok(data)
 }
 
-/// Runs the operations of one WebSocket connection: each gets loaders of its own, batched by
-/// `Batches::stream` as POST's are by `Batches::run`, and errors get codes as on POST.
+/// Runs the operations of one WebSocket connection, each through `Runner::stream`, after the
+/// connection's own limits.
 #[derive(Clone)]
 struct Operations {
-    schema: ApiSchema,
-    db: DatabaseConnection,
+    runner: super::Runner,
     /// Mark an operation's only, failed answer for `ErrorMessages`.
     mark_failures: bool,
     limits: crate::cost::Limits,
@@ -201,15 +196,10 @@ impl Executor for Operations {
         } else if let Some(throttled) = self.rate_limits.refuse_operation(&viewer) {
             futures::stream::iter([throttled]).boxed()
         } else {
-            // Batched as on POST, by a driver of its own: fresh loaders for every operation.
-            let batches = Batches::default();
-            let request = loaders::attach(request, &self.db, &viewer, &batches);
-            let session = session.unwrap_or_default();
-            let answers = batches.stream(self.schema.execute_stream_with_session_data(request, session));
-            answers
-                .map(move |mut answer| {
+            self.runner
+                .stream(request, &viewer, session.unwrap_or_default())
+                .map(move |answer| {
                     let _held = &slot;
-                    fill_codes(&mut answer.errors);
                     answer
                 })
                 .boxed()

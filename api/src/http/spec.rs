@@ -1,5 +1,7 @@
-//! Answers as the GraphQL spec words them where async-graphql 7.2 departs from it, done by one
-//! extension (`Spec`, registered in `build_schema`) so POST, GET and WebSocket answers all get it:
+//! Answers as the GraphQL spec words them where async-graphql 7.2 departs from it. Every
+//! operation, POST's, GET's and WebSocket's, runs between `Spec::prepare` and `Prepared::finish`
+//! (`http::run`). Not an async-graphql extension: any extension at all sends every field of every
+//! answer through the extension chain, which cost a page of 100 schools a third of its time.
 //!
 //! - Variables are coerced before anything runs (CoerceVariableValues): a declared variable that
 //!   is missing, null where it may not be, or ill-typed is a request error (BAD_USER_INPUT, no
@@ -14,26 +16,14 @@
 //! - An argument that fails to parse while running gets BAD_USER_INPUT: async-graphql points
 //!   such an error at the argument's value, where a resolver's error points at its field.
 
-use std::{
-    collections::{HashMap, HashSet},
-    sync::{
-        Arc, Mutex, MutexGuard, OnceLock, PoisonError,
-        atomic::{AtomicBool, Ordering},
-    },
-};
+use std::{collections::HashSet, rc::Rc, sync::Arc};
 
 use async_graphql::{
-    Name, Pos, Positioned, QueryPathNode, QueryPathSegment, Request, Response, ServerError, ServerResult,
-    ValidationResult, Value, Variables,
-    extensions::{
-        Extension, ExtensionContext, ExtensionFactory, NextExecute, NextPrepareRequest, NextResolve,
-        NextSubscribe, NextValidation, ResolveInfo,
-    },
-    futures_util::{StreamExt, stream::BoxStream},
+    Name, Pos, Positioned, Request, Response, ServerError, Value, Variables,
     indexmap::IndexMap,
     parser::types::{
-        BaseType, Directive, ExecutableDocument, Field, OperationDefinition, OperationType, Selection,
-        SelectionSet, Type,
+        BaseType, Directive, DocumentOperations, ExecutableDocument, Field, OperationDefinition,
+        OperationType, Selection, SelectionSet, Type,
     },
 };
 
@@ -45,169 +35,141 @@ mod types;
 
 use types::{BAD_USER_INPUT, Types, coerce_variables, leave_out_unset};
 
-/// The spec's answers for one schema (module docs). Reads the schema's types from its SDL on
-/// the first request.
-#[derive(Default)]
-pub struct Spec {
-    types: Arc<OnceLock<Option<Types>>>,
-}
+/// The response key under which every object in an interface or union place also answers its
+/// `__typename`, asked for by `prepare`: the answer's walk reads the object's type from it, then
+/// takes the key out.
+const RUNTIME_TYPE: &str = "__runtimeType";
 
-impl ExtensionFactory for Spec {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(SpecExtension { types: self.types.clone(), state: Default::default() })
-    }
-}
+/// The spec's answers for one schema (module docs): its types, read from its SDL.
+#[derive(Clone)]
+pub struct Spec(Option<Arc<Types>>);
 
-/// One request's (or one subscription's) share of `Spec`.
-struct SpecExtension {
-    types: Arc<OnceLock<Option<Types>>>,
-    state: Arc<Shared>,
-}
-
-#[derive(Default)]
-struct Shared {
-    /// Whether any field of an interface or union type has started: only then are the object
-    /// types below such fields recorded.
-    any_abstract: AtomicBool,
-    state: Mutex<State>,
-}
-
-#[derive(Default)]
-struct State {
+/// One operation, readied to run by `Spec::prepare`: what its answer is completed with.
+pub struct Prepared {
+    types: Arc<Types>,
     /// The document as sent: async-graphql drops skipped selections from its own copy.
-    doc: Option<ExecutableDocument>,
+    doc: ExecutableDocument,
     operation: Option<String>,
     /// Boolean variables, defaults filled in, for `@skip` and `@include`.
     flags: Variables,
-    /// Variables that do not coerce: the answer, once validation has run (`validation`).
+    /// Variables that do not coerce: the answer, instead of running.
     refused: Vec<ServerError>,
-    /// Paths of the fields of an interface or union type that have started.
-    abstract_fields: HashSet<Vec<Seg>>,
-    /// The object type each object below such a field turned out to be, by the object's path.
-    runtime: HashMap<Vec<Seg>, String>,
 }
 
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-impl SpecExtension {
-    fn types(&self, ctx: &ExtensionContext<'_>) -> Option<&Types> {
-        self.types
-            .get_or_init(|| {
-                let types = Types::from_sdl(&ctx.sdl());
-                if types.is_none() {
-                    tracing::error!("the schema's own SDL does not parse: answers are left as executed");
-                }
-                types
-            })
-            .as_ref()
-    }
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for SpecExtension {
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        mut request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        // A document that does not parse is left for async-graphql to answer.
-        if let Some(types) = self.types(ctx)
-            && let Ok(doc) = request.parsed_query()
-        {
-            let doc = doc.clone();
-            let mut state = self.state.lock();
-            if let Some(op) = selected(&doc, request.operation_name.as_deref()) {
-                state.refused = coerce_variables(types, op, &mut request.variables);
-                state.flags = flags(op, &request.variables);
-            }
-            let mut run = doc.clone();
-            leave_out_unset(&mut run, &request.variables);
-            request.set_parsed_query(run);
-            state.operation = request.operation_name.clone();
-            state.doc = Some(doc);
+impl Spec {
+    /// The spec's answers for the schema of this SDL.
+    pub fn new(sdl: &str) -> Self {
+        let types = Types::from_sdl(sdl);
+        if types.is_none() {
+            tracing::error!("the schema's own SDL does not parse: answers are left as executed");
         }
-        next.run(ctx, request).await
+        Self(types.map(Arc::new))
     }
 
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        let validated = next.run(ctx).await;
-        // The spec coerces variables once the document validates. async-graphql's validation
-        // reads variables' values too, where they meet an argument or a complexity function:
-        // variables that do not coerce are answered as such whichever noticed first, so one
-        // mistake gets one code (BAD_USER_INPUT) wherever the variable is used.
-        let refused = std::mem::take(&mut self.state.lock().refused);
-        if refused.is_empty() { validated } else { Err(refused) }
-    }
-
-    async fn resolve(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        info: ResolveInfo<'_>,
-        next: NextResolve<'_>,
-    ) -> ServerResult<Option<Value>> {
-        if let Some(types) = self.types(ctx) {
-            let returns = info.return_type.trim_matches(|c| matches!(c, '[' | ']' | '!'));
-            if types.is_abstract(returns) {
-                self.state.any_abstract.store(true, Ordering::Relaxed);
-                self.state.lock().abstract_fields.insert(path_of(Some(info.path_node)));
-            }
-            // Which object type an interface or union value is, as async-graphql resolved it.
-            if self.state.any_abstract.load(Ordering::Relaxed) {
-                let object = path_of(info.path_node.parent);
-                let field = object.iter().rposition(|s| matches!(s, Seg::Key(_))).map_or(0, |at| at + 1);
-                let mut state = self.state.lock();
-                if state.abstract_fields.contains(&object[..field]) && !state.runtime.contains_key(&object) {
-                    state.runtime.insert(object, info.parent_type.to_owned());
-                }
-            }
+    /// Coerces the variables of `request` and readies its document to run: unset arguments left
+    /// out, interface and union places asked for their object type. None when the document does
+    /// not parse (async-graphql answers that) or the schema's types are unknown.
+    pub fn prepare(&self, request: &mut Request) -> Option<Prepared> {
+        let types = self.0.clone()?;
+        let doc = request.parsed_query().ok()?.clone();
+        let (mut refused, mut flags) = (Vec::new(), Variables::default());
+        if let Some(op) = selected(&doc, request.operation_name.as_deref()) {
+            refused = coerce_variables(&types, op, &mut request.variables);
+            flags = flags_of(op, &request.variables);
         }
-        next.run(ctx, info).await
+        let mut run = doc.clone();
+        leave_out_unset(&mut run, &request.variables);
+        ask_runtime_types(&types, &mut run);
+        request.set_parsed_query(run);
+        Some(Prepared { types, doc, operation: request.operation_name.clone(), flags, refused })
     }
 
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
-        let mut response = next.run(ctx, operation_name).await;
-        if let Some(types) = self.types(ctx) {
-            finish(types, &self.state.lock(), &mut response);
+    /// Answers `request` as the spec says, `run` (the schema's execute) running it.
+    pub async fn answer<F>(&self, mut request: Request, run: impl FnOnce(Request) -> F) -> Response
+    where
+        F: Future<Output = Response>,
+    {
+        let Some(mut prepared) = self.prepare(&mut request) else { return run(request).await };
+        if let Some(refused) = prepared.refused() {
+            return refused;
         }
+        let mut response = run(request).await;
+        prepared.finish(&mut response);
         response
     }
+}
 
-    fn subscribe<'s>(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        stream: BoxStream<'s, Response>,
-        next: NextSubscribe<'_>,
-    ) -> BoxStream<'s, Response> {
-        if self.types(ctx).is_none() {
-            return next.run(ctx, stream);
+impl Prepared {
+    /// The answer when the variables do not coerce: the operation must not run. The spec coerces
+    /// them once the document validates; async-graphql's validation reads variables too, where
+    /// they meet an argument or a complexity function. Either way one mistake gets one code
+    /// (BAD_USER_INPUT), wherever the variable is used.
+    pub fn refused(&mut self) -> Option<Response> {
+        (!self.refused.is_empty()).then(|| Response::from_errors(std::mem::take(&mut self.refused)))
+    }
+
+    /// Completes an executed answer: input errors coded, nulls propagated, keys in selection
+    /// order. A subscription's event counts as an answer, unless it was refused before running
+    /// (errors without a path), which is answered as it is.
+    pub fn finish(&self, response: &mut Response) {
+        if response.errors.iter().any(|e| e.path.is_empty()) {
+            return;
         }
-        let (types, state) = (self.types.clone(), self.state.clone());
-        next.run(ctx, stream)
-            .map(move |mut event| {
-                // An error without a path: refused before it ran (it does not validate, or its
-                // variables do not coerce), answered as it is.
-                if let Some(Some(types)) = types.get()
-                    && event.errors.iter().all(|e| !e.path.is_empty())
-                {
-                    finish(types, &state.lock(), &mut event);
+        finish(self, response);
+    }
+}
+
+/// Asks every interface or union place of `doc` for its object type, under `RUNTIME_TYPE`.
+fn ask_runtime_types(types: &Types, doc: &mut ExecutableDocument) {
+    let operations: Vec<&mut Positioned<OperationDefinition>> = match &mut doc.operations {
+        DocumentOperations::Single(op) => vec![op],
+        DocumentOperations::Multiple(ops) => ops.values_mut().collect(),
+    };
+    for op in operations {
+        let root = match op.node.ty {
+            OperationType::Query => Some(types.query.clone()),
+            OperationType::Mutation => types.mutation.clone(),
+            OperationType::Subscription => types.subscription.clone(),
+        };
+        if let Some(root) = root {
+            ask_in(types, &root, &mut op.node.selection_set.node);
+        }
+    }
+    for fragment in doc.fragments.values_mut() {
+        let on = fragment.node.type_condition.node.on.node.to_string();
+        ask_in(types, &on, &mut fragment.node.selection_set.node);
+    }
+}
+
+fn ask_in(types: &Types, parent: &str, set: &mut SelectionSet) {
+    for selection in &mut set.items {
+        match &mut selection.node {
+            Selection::Field(field) => {
+                let Some(ty) = types.field(parent, &field.node.name.node) else { continue };
+                let mut base = &ty.base;
+                while let BaseType::List(item) = base {
+                    base = &item.base;
                 }
-                event
-            })
-            .boxed()
+                let BaseType::Named(named) = base else { continue };
+                let (at, inner) = (field.pos, &mut field.node.selection_set.node);
+                if types.is_abstract(named) {
+                    let ask = Field {
+                        alias: Some(Positioned::new(Name::new(RUNTIME_TYPE), at)),
+                        name: Positioned::new(Name::new("__typename"), at),
+                        arguments: Vec::new(),
+                        directives: Vec::new(),
+                        selection_set: Positioned::new(SelectionSet::default(), at),
+                    };
+                    inner.items.push(Positioned::new(Selection::Field(Positioned::new(ask, at)), at));
+                }
+                ask_in(types, named, inner);
+            }
+            Selection::InlineFragment(inline) => {
+                let on = inline.node.type_condition.as_ref().map(|c| c.node.on.node.to_string());
+                ask_in(types, on.as_deref().unwrap_or(parent), &mut inline.node.selection_set.node);
+            }
+            Selection::FragmentSpread(_) => {}
+        }
     }
 }
 
@@ -218,21 +180,8 @@ enum Seg {
     Index(usize),
 }
 
-fn path_of(mut node: Option<&QueryPathNode<'_>>) -> Vec<Seg> {
-    let mut path = Vec::new();
-    while let Some(at) = node {
-        path.push(match at.segment {
-            QueryPathSegment::Index(i) => Seg::Index(i),
-            QueryPathSegment::Name(key) => Seg::Key(Name::new(key)),
-        });
-        node = at.parent;
-    }
-    path.reverse();
-    path
-}
-
 /// The operation's Boolean variables: all that `@skip(if:)` and `@include(if:)` may read.
-fn flags(op: &OperationDefinition, variables: &Variables) -> Variables {
+fn flags_of(op: &OperationDefinition, variables: &Variables) -> Variables {
     let mut flags = Variables::default();
     for definition in &op.variable_definitions {
         let name = &definition.node.name.node;
@@ -245,9 +194,9 @@ fn flags(op: &OperationDefinition, variables: &Variables) -> Variables {
 }
 
 /// Completes an executed answer: input errors coded, nulls propagated, keys in selection order.
-fn finish(types: &Types, state: &State, response: &mut Response) {
-    let Some(doc) = &state.doc else { return };
-    let Some(op) = selected(doc, state.operation.as_deref()) else { return };
+fn finish(prepared: &Prepared, response: &mut Response) {
+    let (types, doc) = (&*prepared.types, &prepared.doc);
+    let Some(op) = selected(doc, prepared.operation.as_deref()) else { return };
     code_input_errors(doc, &mut response.errors);
     let root = match op.ty {
         OperationType::Query => Some(&types.query),
@@ -269,15 +218,8 @@ fn finish(types: &Types, state: &State, response: &mut Response) {
             failed_under.insert(path[..len].to_vec());
         }
     }
-    let mut walk = Walk {
-        types,
-        doc,
-        flags: &state.flags,
-        runtime: &state.runtime,
-        failed_under,
-        path: Vec::new(),
-        collected: HashMap::new(),
-    };
+    let mut walk =
+        Walk { types, doc, flags: &prepared.flags, failed_under, path: Vec::new(), collected: Vec::new() };
     // The root object always exists once the operation ran: async-graphql answers null for one
     // whose every field failed.
     let data = match std::mem::take(&mut response.data) {
@@ -325,7 +267,6 @@ struct Walk<'a> {
     types: &'a Types,
     doc: &'a ExecutableDocument,
     flags: &'a Variables,
-    runtime: &'a HashMap<Vec<Seg>, String>,
     /// Every path that has an error somewhere below it.
     failed_under: HashSet<Vec<Seg>>,
     path: Vec<Seg>,
@@ -334,8 +275,19 @@ struct Walk<'a> {
     collected: Collected<'a>,
 }
 
-/// Fields by response key, for an object type and the selection sets (by address) it answers.
-type Collected<'a> = HashMap<(String, Vec<usize>), std::rc::Rc<IndexMap<Name, Vec<&'a Field>>>>;
+/// The slots of an object type under some selection sets (by address), as collected.
+type Collected<'a> = Vec<(String, Vec<usize>, Rc<Vec<Slot<'a>>>)>;
+
+/// One response key of an object, with what completing its value needs.
+struct Slot<'a> {
+    key: Name,
+    /// `__typename`, answered with the object's type where async-graphql left it out.
+    typename: bool,
+    /// The field's type; None for a field the schema does not know, kept as answered.
+    ty: Option<&'a Type>,
+    /// The selection sets of the fields under this key.
+    inner: Vec<&'a SelectionSet>,
+}
 
 impl<'a> Walk<'a> {
     /// The value of a place of type `ty`, or None when it is null but may not be: the parent
@@ -392,96 +344,75 @@ impl<'a> Walk<'a> {
             Some(Value::Null) if !nullable => IndexMap::new(),
             value => return value.unwrap_or_default(),
         };
-        let Some(concrete) = self.concrete(declared, &given, sets) else { return Value::Object(given) };
-        let mut done = IndexMap::with_capacity(given.len());
-        let collected = self.collected(&concrete, sets);
-        for (key, fields) in collected.iter() {
-            let key = key.clone();
-            // What is left of `given` is appended below in no particular order: swap, not shift.
-            let value = given.swap_remove(&key);
-            let name = fields[0].name.node.as_str();
-            let ty = match (name, self.types.field(&concrete, name)) {
-                ("__typename", _) => {
-                    done.insert(key, value.unwrap_or_else(|| Value::String(concrete.clone())));
-                    continue;
-                }
-                (_, Some(ty)) => ty,
-                (_, None) => {
-                    done.extend(value.map(|v| (key, v)));
-                    continue;
+        // The object type: the declared one, or for an interface or union the one `prepare` asked.
+        let concrete = match given.swap_remove(RUNTIME_TYPE) {
+            _ if !self.types.is_abstract(declared) => declared.to_owned(),
+            Some(Value::String(ty)) => ty,
+            _ => return Value::Object(given),
+        };
+        let slots = self.collected(&concrete, sets);
+        // Mostly async-graphql answered the keys in selection order: then values are completed
+        // in place, and the object is not built again.
+        let in_order = given.len() == slots.len() && given.keys().zip(slots.iter()).all(|(k, s)| *k == s.key);
+        let mut done = IndexMap::with_capacity(if in_order { 0 } else { given.len() });
+        for (i, slot) in slots.iter().enumerate() {
+            let value = match in_order {
+                true => given.get_index_mut(i).map(|(_, v)| std::mem::take(v)),
+                // What is left of `given` is appended below in no particular order: swap, not shift.
+                false => given.swap_remove(&slot.key),
+            };
+            let value = match slot.ty {
+                _ if slot.typename => Some(value.unwrap_or_else(|| Value::String(concrete.clone()))),
+                None => value,
+                Some(ty) => {
+                    self.path.push(Seg::Key(slot.key.clone()));
+                    let value = self.place(ty, value, &slot.inner);
+                    self.path.pop();
+                    let Some(value) = value else { return Value::Null };
+                    Some(value)
                 }
             };
-            let inner: Vec<&'a SelectionSet> = fields.iter().map(|f| &f.selection_set.node).collect();
-            self.path.push(Seg::Key(key.clone()));
-            let value = self.place(ty, value, &inner);
-            self.path.pop();
-            let Some(value) = value else { return Value::Null };
-            done.insert(key, value);
+            let Some(value) = value else { continue };
+            if in_order {
+                given[i] = value;
+            } else {
+                done.insert(slot.key.clone(), value);
+            }
+        }
+        if in_order {
+            return Value::Object(given);
         }
         // Keys async-graphql answered that the selections do not explain: kept, last.
         done.extend(given);
         Value::Object(done)
     }
 
-    /// The object type of an object in a place of type `declared`: itself, or for an interface
-    /// or union the type async-graphql resolved (recorded while it ran, or its `__typename`).
-    fn concrete(
-        &self,
-        declared: &str,
-        given: &IndexMap<Name, Value>,
-        sets: &[&'a SelectionSet],
-    ) -> Option<String> {
-        if !self.types.is_abstract(declared) {
-            return Some(declared.to_owned());
-        }
-        if let Some(ty) = self.runtime.get(&self.path) {
-            return Some(ty.clone());
-        }
-        let mut keys = Vec::new();
-        for set in sets {
-            self.typename_keys(set, &mut HashSet::new(), &mut keys);
-        }
-        keys.iter().find_map(|key| match given.get(key) {
-            Some(Value::String(ty)) if self.types.is_composite(ty) => Some(ty.clone()),
-            _ => None,
-        })
-    }
-
-    /// The response keys of `__typename` in a selection set, fragments included.
-    fn typename_keys(&self, set: &'a SelectionSet, seen: &mut HashSet<&'a str>, keys: &mut Vec<Name>) {
-        for selection in &set.items {
-            match &selection.node {
-                Selection::Field(f) if f.node.name.node == "__typename" => {
-                    keys.push(f.node.response_key().node.clone());
-                }
-                Selection::Field(_) => {}
-                Selection::InlineFragment(inline) => {
-                    self.typename_keys(&inline.node.selection_set.node, seen, keys)
-                }
-                Selection::FragmentSpread(spread) => {
-                    let name = spread.node.fragment_name.node.as_str();
-                    if let Some(fragment) = self.doc.fragments.get(name).filter(|_| seen.insert(name)) {
-                        self.typename_keys(&fragment.node.selection_set.node, seen, keys);
-                    }
-                }
-            }
-        }
-    }
-
     /// The spec's CollectFields for an object of type `object`, merged over the selection sets of
     /// every field that shares a response key: response keys in order, with their fields.
-    fn collected(
-        &mut self,
-        object: &str,
-        sets: &[&'a SelectionSet],
-    ) -> std::rc::Rc<IndexMap<Name, Vec<&'a Field>>> {
-        let key = (object.to_owned(), sets.iter().map(|s| std::ptr::from_ref(*s) as usize).collect());
-        if let Some(fields) = self.collected.get(&key) {
-            return fields.clone();
+    fn collected(&mut self, object: &str, sets: &[&'a SelectionSet]) -> Rc<Vec<Slot<'a>>> {
+        let at = |s: &&'a SelectionSet| std::ptr::from_ref(*s) as usize;
+        let known = self.collected.iter().find(|(o, addresses, _)| {
+            o == object
+                && addresses.len() == sets.len()
+                && addresses.iter().zip(sets).all(|(a, s)| *a == at(s))
+        });
+        if let Some((_, _, slots)) = known {
+            return slots.clone();
         }
-        let fields = std::rc::Rc::new(self.collect(object, sets));
-        self.collected.insert(key, fields.clone());
-        fields
+        let slots: Vec<Slot<'a>> = (self.collect(object, sets).into_iter())
+            .map(|(key, fields)| {
+                let name = fields[0].name.node.as_str();
+                Slot {
+                    key,
+                    typename: name == "__typename",
+                    ty: self.types.field(object, name),
+                    inner: fields.iter().map(|f| &f.selection_set.node).collect(),
+                }
+            })
+            .collect();
+        let slots = Rc::new(slots);
+        self.collected.push((object.to_owned(), sets.iter().map(at).collect(), slots.clone()));
+        slots
     }
 
     fn collect(&self, object: &str, sets: &[&'a SelectionSet]) -> IndexMap<Name, Vec<&'a Field>> {

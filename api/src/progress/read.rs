@@ -116,7 +116,10 @@ pub async fn load(
         )
         .and_where(members(backend, Expr::col((school::Entity, school::Column::Id)), partnership.id))
         .and_where(Expr::col((school::Entity, school::Column::Open)).eq(true))
-        .order_by((school::Entity, school::Column::Urn), Order::Asc);
+        // By `urn + 0`, an expression no index answers: a page's statement, once PostgreSQL plans
+        // it generically (its LIMIT unknown), would otherwise walk the URN index across every
+        // school in the country, 6 ms where sorting the members takes well under one.
+        .order_by_expr(Expr::col((school::Entity, school::Column::Urn)).add(0), Order::Asc);
     if let Some(t) = filter.trust {
         q.and_where(Expr::col((school::Entity, school::Column::TrustId)).eq(t));
     }

@@ -81,10 +81,15 @@ impl Query {
     }
 }
 
+/// The answer of the small schema, completed by `Spec`.
+async fn answer(request: impl Into<async_graphql::Request>) -> async_graphql::Response {
+    let schema = Schema::build(Query, EmptyMutation, EmptySubscription).finish();
+    Spec::new(&schema.sdl()).answer(request.into(), |request| schema.execute(request)).await
+}
+
 /// The answer as sent: its keys in order, and how many errors it has.
 async fn run(query: &str) -> (String, usize) {
-    let schema = Schema::build(Query, EmptyMutation, EmptySubscription).extension(Spec::default()).finish();
-    let answer = schema.execute(query).await;
+    let answer = answer(query).await;
     (serde_json::to_string(&answer.data).unwrap(), answer.errors.len())
 }
 
@@ -116,11 +121,17 @@ async fn keys_follow_the_selection_for_the_type_each_value_resolved_to() {
     assert_eq!(data, r#"{"item":{"slow":1,"n":1},"x":{"n":1,"slow":1}}"#);
     // The same keys in another order for each type of the interface.
     let q = "query($a: Boolean!) { thing(a: $a) { ... on A { k: a } n ... on B { k: b } } }";
-    let schema = Schema::build(Query, EmptyMutation, EmptySubscription).extension(Spec::default()).finish();
     for (a, expected) in [(true, r#"{"thing":{"k":1,"n":2}}"#), (false, r#"{"thing":{"n":4,"k":3}}"#)] {
         let request =
             async_graphql::Request::new(q).variables(async_graphql::Variables::from_json(json!({ "a": a })));
-        let answer = schema.execute(request).await;
+        let answer = answer(request).await;
         assert_eq!(serde_json::to_string(&answer.data).unwrap(), expected, "{:?}", answer.errors);
     }
+}
+
+#[tokio::test]
+async fn an_interface_in_a_named_fragment_resolves_and_shows_no_key_of_ours() {
+    let q = "{ ...F } fragment F on Query { x: thing(a: false) { ... on B { b } n } }";
+    let (data, errors) = run(q).await;
+    assert_eq!((data.as_str(), errors), (r#"{"x":{"b":3,"n":4}}"#, 0));
 }
