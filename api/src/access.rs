@@ -54,6 +54,17 @@ impl Actor {
     }
 }
 
+impl Actor {
+    /// Revoking a certificate is for the awarding side: the partnership's assessors and city
+    /// admins (which certificates, `find_visible` decides by partnership).
+    pub fn may_revoke(&self) -> ApiResult<()> {
+        match (self.role, self.scope) {
+            (Role::Assessor | Role::CityAdmin, Scope::Partnership(_)) => Ok(()),
+            _ => Err(ApiError::Forbidden("revoke a certificate: that needs the assessor or city-admin role")),
+        }
+    }
+}
+
 /// Lets a field through only for the listed roles.
 pub struct RoleGuard(pub &'static [Role]);
 

@@ -129,7 +129,9 @@ pub async fn execute(
             if serve.demo {
                 seed::demo(db).await.context("loading the demo data")?;
             }
+            let credentials = std::sync::Arc::new(config.credentials(&serve)?);
             let state = AppState::new(db.clone(), jwt)
+                .with_credentials(credentials)
                 .with_oidc(config.oidc()?)
                 .with_limits(serve.limits())
                 .with_cors_origins(serve.cors_origins()?)
@@ -138,6 +140,15 @@ pub async fn execute(
                 .await
                 .with_context(|| format!("cannot listen on {}", serve.bind))?;
             tracing::info!("serving GraphQL on http://{}/graphql", serve.bind);
+            // Awards made before credentials existed, or loaded by `seed`, get theirs.
+            let certificates = state.certificates.clone();
+            tokio::spawn(async move {
+                match certificates.issue_missing().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(issued = n, "issued the credentials of earlier awards"),
+                    Err(e) => tracing::warn!(error = %e, "could not issue the credentials of earlier awards"),
+                }
+            });
             crate::serve::serve_until(listener, state, crate::serve::signal(), serve.serve_options()).await?;
         }
         Command::Migrate => {

@@ -245,6 +245,32 @@ pub struct ServeConfig {
     pub limits: LimitsConfig,
     #[command(flatten)]
     pub rate_limits: RateLimitConfig,
+    #[command(flatten)]
+    pub credentials: CredentialConfig,
+}
+
+/// Who awards the certificates and with which keys their credentials are signed (README
+/// "Certificates anyone can verify").
+#[derive(Clone, Debug, Args)]
+pub struct CredentialConfig {
+    /// RSA keys (PEM files), comma-separated. The first private key signs; every key (a
+    /// retired one may be its public half only) is published and verifies what it signed. In
+    /// development, when empty, a key is made once and kept beside the SQLite database.
+    #[arg(long, env = "CREDENTIAL_KEY_FILES", value_delimiter = ',', default_value = "")]
+    pub credential_key_files: Vec<PathBuf>,
+    /// This service's public address (scheme, host, optional port and path), the start of
+    /// every URL in a credential. Default: http:// and BIND.
+    #[arg(long, env = "PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// The awarding body's name, in every credential.
+    #[arg(long, env = "ISSUER_NAME", default_value = "Partnership certification (development)")]
+    pub issuer_name: String,
+    /// The awarding body's web site. Default: PUBLIC_URL.
+    #[arg(long, env = "ISSUER_URL")]
+    pub issuer_url: Option<String>,
+    /// The awarding body's e-mail address, if it gives one.
+    #[arg(long, env = "ISSUER_EMAIL")]
+    pub issuer_email: Option<String>,
 }
 
 /// Requests a minute per client (`http::RateLimits`; README "Configuration"): 429 past them.
@@ -312,6 +338,51 @@ impl Config {
         Ok(Jwt::hs256(secret.as_bytes(), issuer, audience))
     }
 
+    /// The credential issuer and its keys. In production the keys, PUBLIC_URL and ISSUER_NAME
+    /// must be given; in development a missing key is made once beside the data.
+    pub fn credentials(&self, serve: &ServeConfig) -> anyhow::Result<crate::certificate::Credentials> {
+        let set = &serve.credentials;
+        let production = self.mode == Mode::Production;
+        if production && (set.public_url.is_none() || set.credential_key_files.is_empty()) {
+            bail!("in production, set PUBLIC_URL and CREDENTIAL_KEY_FILES (and ISSUER_NAME)");
+        }
+        let base_url = match &set.public_url {
+            Some(url) => parse_public_url(url)?,
+            None => format!("http://{}", serve.bind),
+        };
+        let keys = if set.credential_key_files.is_empty() {
+            let path = PathBuf::from(format!("{}.credential-key.pem", self.dev_secret_path().display()));
+            if !path.exists() {
+                write_private(&path, &crate::certificate::keys::generate_pem()?)
+                    .with_context(|| format!("cannot write development credential key {}", path.display()))?;
+                tracing::info!(path = %path.display(), "generated a development credential signing key");
+            }
+            crate::certificate::Keys::from_files(&[path])?
+        } else {
+            crate::certificate::Keys::from_files(&set.credential_key_files).context("CREDENTIAL_KEY_FILES")?
+        };
+        if keys.signing_kid().is_none() {
+            bail!("CREDENTIAL_KEY_FILES: no private key to sign with (the first private key signs)");
+        }
+        let issuer_url = match &set.issuer_url {
+            Some(url) => parse_public_url(url).context("ISSUER_URL")?,
+            None => base_url.clone(),
+        };
+        let email = set.issuer_email.as_deref().map(str::trim).filter(|e| !e.is_empty());
+        if email.is_some_and(|e| !e.contains('@')) {
+            bail!("ISSUER_EMAIL is not an e-mail address");
+        }
+        Ok(crate::certificate::Credentials {
+            keys,
+            issuer: crate::certificate::Issuer {
+                base_url,
+                name: set.issuer_name.trim().to_owned(),
+                url: issuer_url,
+                email: email.map(str::to_owned),
+            },
+        })
+    }
+
     fn dev_secret_path(&self) -> PathBuf {
         let file = self
             .database_url
@@ -323,6 +394,15 @@ impl Config {
             None => PathBuf::from(".partnership-api.jwt-secret"),
         }
     }
+}
+
+/// An http(s) URL without a trailing slash, query or fragment.
+fn parse_public_url(text: &str) -> anyhow::Result<String> {
+    let url = url::Url::parse(text.trim()).with_context(|| format!("{text:?} is not a URL"))?;
+    if !matches!(url.scheme(), "https" | "http") || url.query().is_some() || url.fragment().is_some() {
+        bail!("{text:?} is not an http(s) address without query or fragment");
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
 }
 
 fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {

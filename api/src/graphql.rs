@@ -7,6 +7,7 @@ use async_graphql::{
 
 use crate::{
     auth::{Actor, Role, Scope, Viewer},
+    certificate::graphql::{CertificateMutation, CertificateQuery},
     certification::{
         Certification, CertificationService,
         graphql::{CertificationMutation, CertificationQuery, CertificationSubscription},
@@ -27,6 +28,7 @@ use crate::{
     },
     policy::graphql::PolicyMutation,
     progress::graphql::{ProgressQuery, ProgressSubscription},
+    review::graphql::{ReviewMutation, ReviewQuery},
     school::{
         School, SchoolService,
         graphql::{SchoolMutation, SchoolQuery},
@@ -143,6 +145,8 @@ pub struct Query(
     FrameworkQuery,
     GrantQuery,
     CertificationQuery,
+    ReviewQuery,
+    CertificateQuery,
     ProgressQuery,
 );
 
@@ -157,6 +161,8 @@ pub struct Mutation(
     PolicyMutation,
     GrantMutation,
     CertificationMutation,
+    ReviewMutation,
+    CertificateMutation,
 );
 
 /// Live updates, over WebSocket (graphql-ws) on the GraphQL endpoint.

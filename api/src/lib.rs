@@ -5,6 +5,7 @@ pub mod access;
 pub mod audit;
 pub mod auth;
 pub mod batch;
+pub mod certificate;
 pub mod certification;
 pub mod cli;
 pub mod cohort;
@@ -26,6 +27,7 @@ pub mod oidc;
 pub mod partnership;
 pub mod policy;
 pub mod progress;
+pub mod review;
 pub mod scalars;
 pub mod school;
 pub mod seed;
@@ -65,6 +67,8 @@ pub struct AppState {
     pub tokens: auth::TokenCache,
     /// The progress facts queries read, kept a few seconds (cleared by every mutation).
     pub facts: progress::FactsCache,
+    /// Certificates after the award: credentials, their keys and status lists, public pages.
+    pub certificates: certificate::CertificateService,
 }
 
 impl AppState {
@@ -72,7 +76,17 @@ impl AppState {
         let events = events::EventBus::new(&db);
         let tokens = auth::TokenCache::default();
         let facts = progress::FactsCache::default();
-        let schema = http::Runner::new(build_schema(&db, &events), db.clone(), tokens.clone(), facts.clone());
+        let certificates = certificate::CertificateService::new(
+            db.clone(),
+            events.clone(),
+            certificate::Credentials::ephemeral(),
+        );
+        let schema = http::Runner::new(
+            build_schema(&db, &events, &certificates),
+            db.clone(),
+            tokens.clone(),
+            facts.clone(),
+        );
         let oidc = oidc::Oidc::new(Vec::new(), String::new());
         let shutdown = std::sync::Arc::new(tokio::sync::watch::channel(false).0);
         let (grant_recheck, limits) = (std::time::Duration::from_secs(5), cost::Limits::default());
@@ -92,7 +106,18 @@ impl AppState {
             rate_limits,
             tokens,
             facts,
+            certificates,
         }
+    }
+
+    /// Signs and checks credentials with these keys, for this issuer (instead of a key made for
+    /// this process alone).
+    pub fn with_credentials(mut self, credentials: std::sync::Arc<certificate::Credentials>) -> Self {
+        self.certificates =
+            certificate::CertificateService::new(self.db.clone(), self.events.clone(), credentials);
+        let schema = build_schema(&self.db, &self.events, &self.certificates);
+        self.schema = http::Runner::new(schema, self.db.clone(), self.tokens.clone(), self.facts.clone());
+        self
     }
 
     /// Lets pages of these origins call the API from a browser (CORS).
@@ -121,7 +146,11 @@ impl AppState {
 }
 
 /// The served schema: every type from `schema_builder`, plus services and limits.
-pub fn build_schema(db: &DatabaseConnection, events: &events::EventBus) -> ApiSchema {
+pub fn build_schema(
+    db: &DatabaseConnection,
+    events: &events::EventBus,
+    certificates: &certificate::CertificateService,
+) -> ApiSchema {
     schema_builder()
         .data(partnership::PartnershipService::new(db.clone()))
         .data(school::SchoolService::new(db.clone()))
@@ -134,6 +163,8 @@ pub fn build_schema(db: &DatabaseConnection, events: &events::EventBus) -> ApiSc
         .data(grant::GrantService::new(db.clone()))
         .data(progress::graphql::ProgressService::new(db.clone()))
         .data(certification::CertificationService::new(db.clone(), events.clone()))
+        .data(review::ReviewService::new(db.clone(), events.clone(), certificates.credentials_arc()))
+        .data(certificates.clone())
         .data(events.clone())
         // No `limit_depth` or `limit_complexity`: `cost::Limits` measures every request (POST,
         // GET, WebSocket) before async-graphql sees it. async-graphql's depth counts

@@ -42,6 +42,8 @@ pub enum Relation {
         to = "super::framework_level::Column::Id"
     )]
     AwardedLevel,
+    #[sea_orm(has_many = "super::credential::Entity")]
+    Credential,
 }
 
 impl Related<super::school::Entity> for Entity {

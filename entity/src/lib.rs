@@ -21,6 +21,7 @@ pub mod certification;
 pub mod certification_event;
 pub mod cohort;
 pub mod cohort_school;
+pub mod credential;
 pub mod criterion;
 pub mod evidence;
 pub mod evidence_criterion;

@@ -10,6 +10,7 @@ mod m20261122_000002_create_cohorts_and_pairings;
 mod m20261122_000003_create_certification;
 mod m20261122_000004_add_risk_thresholds;
 mod m20261203_000005_sealed_partnerships;
+mod m20261204_000006_credentials;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_create_certification::Migration),
             Box::new(m20261122_000004_add_risk_thresholds::Migration),
             Box::new(m20261203_000005_sealed_partnerships::Migration),
+            Box::new(m20261204_000006_credentials::Migration),
         ]
     }
 }

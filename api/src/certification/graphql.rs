@@ -5,29 +5,35 @@ use std::sync::Arc;
 
 use async_graphql::{
     Context, ID, InputObject, Object, Result, SimpleObject, Subscription,
-    connection::{Connection, Edge, EmptyFields},
+    connection::{Connection, EmptyFields},
 };
 use chrono::{DateTime, NaiveDate, Utc};
-use entity::{certification, certification_event as event, rating, review};
+use entity::{certification, certification_event as event, rating};
 use futures::Stream;
 
 use super::{
-    CertificationService, EvidenceKind, ReviewOutcome, SelfRating, Stage,
+    CertificationService, CertificationStage, EvidenceKind, SelfRating, Stage,
+    journey::{stage_on, today},
     loader::{EvidenceItem, EvidenceOf, HistoryOf, JourneyById, JourneyLoader, RatingsOf, ReviewsOf},
-    service::{AreaFeedback, CertificateView, Decision, NewEvidence, NewRating, assess, stage_on, today},
+    service::{NewEvidence, NewRating, assess},
 };
 use crate::{
-    access::require_full,
-    access::{RoleGuard, SignedIn},
+    access::{RoleGuard, SignedIn, require_full},
     auth::{Role, Viewer},
+    certificate::{
+        CertificateView,
+        graphql::{Certificate, Credential},
+        loader::CredentialOf,
+    },
     error::{ApiError, Extend},
     events::{self, EventBus, StageEvent},
     framework::{
         Framework, FrameworkData,
         graphql::{Criterion, FrameworkArea, FrameworkLevel, framework_by_id},
     },
-    ids::{self, Cursor, Page, global_id},
+    ids::{self, global_id},
     loaders::load_one,
+    review::Review,
     scalars::Date,
     school::{School, SchoolService, graphql::school_by_id},
 };
@@ -98,7 +104,8 @@ impl Certification {
         let Some(id) = self.0.renewal_of else { return Ok(None) };
         Ok(load_one::<JourneyLoader, _>(ctx, JourneyById(id)).await?.map(Certification))
     }
-    /// The certificate awarded; null until the journey is certified. Still shown after expiry.
+    /// The certificate awarded; null until the journey is certified. Still shown after expiry
+    /// and revocation.
     async fn certificate(&self, ctx: &Context<'_>) -> Result<Option<Certificate>> {
         let (Some(number), Some(level), Some(awarded_on), Some(expires_on)) = (
             self.0.certificate_number.clone(),
@@ -108,16 +115,30 @@ impl Certification {
         ) else {
             return Ok(None);
         };
-        let data = self.data(ctx).await?;
-        let school = school_by_id(ctx, self.0.school_id).await?;
+        let (data, school, credential) = futures::try_join!(
+            self.data(ctx),
+            school_by_id(ctx, self.0.school_id),
+            load_one::<JourneyLoader, _>(ctx, CredentialOf(self.0.id)),
+        )?;
+        let level = data.level(level);
         Ok(Some(Certificate(CertificateView {
             number,
             school_name: school.0.name,
+            urn: school.0.urn,
             framework_name: data.framework.name.clone(),
-            level_name: data.level(level).map(|l| l.name.clone()).unwrap_or_default(),
+            level_name: level.map(|l| l.name.clone()).unwrap_or_default(),
+            level_rank: level.map_or(0, |l| l.rank),
+            level_count: data.levels.len() as i32,
             awarded_on,
             expires_on,
+            revoked_on: (Stage::from_db(&self.0.stage) == Stage::Revoked)
+                .then(|| self.0.stage_changed_at.date_naive()),
+            credential: credential.map(|c| c.id),
         })))
+    }
+    /// The award's signed Open Badges 3.0 credential; null until the journey is certified.
+    async fn credential(&self, ctx: &Context<'_>) -> Result<Option<Credential>> {
+        Ok(load_one::<JourneyLoader, _>(ctx, CredentialOf(self.0.id)).await?.map(Credential))
     }
     /// Every stage change, oldest first. Drafts: for those who read the school in full.
     async fn history(&self, ctx: &Context<'_>) -> Result<Vec<StageChange>> {
@@ -157,40 +178,6 @@ impl Certification {
     /// The latest review; null before an assessor claims the journey.
     async fn review(&self, ctx: &Context<'_>) -> Result<Option<Review>> {
         Ok(self.reviews(ctx).await?.pop())
-    }
-}
-
-use super::CertificationStage;
-
-/// A certificate, as anyone may check it.
-pub struct Certificate(pub CertificateView);
-
-#[Object]
-impl Certificate {
-    async fn number(&self) -> &str {
-        &self.0.number
-    }
-    async fn school_name(&self) -> &str {
-        &self.0.school_name
-    }
-    async fn framework_name(&self) -> &str {
-        &self.0.framework_name
-    }
-    /// The level awarded.
-    async fn level(&self) -> &str {
-        &self.0.level_name
-    }
-    async fn awarded_on(&self) -> Date {
-        Date(self.0.awarded_on)
-    }
-    /// The last day the certificate is valid.
-    async fn expires_on(&self) -> Date {
-        Date(self.0.expires_on)
-    }
-    /// Whether the certificate is valid on `asOf` (default today).
-    async fn valid(&self, as_of: Option<Date>) -> bool {
-        let d = date_or_today(as_of);
-        self.0.awarded_on <= d && d <= self.0.expires_on
     }
 }
 
@@ -359,59 +346,6 @@ impl Evidence {
     }
 }
 
-/// One round of expert review.
-pub struct Review(pub review::Model, pub Arc<FrameworkData>);
-
-#[Object]
-impl Review {
-    /// 1 for the first review, 2 after one resubmission, ...
-    async fn round(&self) -> i32 {
-        self.0.round
-    }
-    /// The assessor: display name, or the token's subject.
-    async fn reviewer(&self) -> &str {
-        self.0.reviewer_name.as_deref().unwrap_or(&self.0.reviewer_subject)
-    }
-    async fn claimed_at(&self) -> DateTime<Utc> {
-        self.0.claimed_at.to_utc()
-    }
-    async fn decided_at(&self) -> Option<DateTime<Utc>> {
-        self.0.decided_at.map(|t| t.to_utc())
-    }
-    /// Null while the review is open.
-    async fn outcome(&self) -> Option<ReviewOutcome> {
-        match self.0.outcome.as_deref() {
-            Some("CERTIFIED") => Some(ReviewOutcome::Certified),
-            Some("RETURNED") => Some(ReviewOutcome::Returned),
-            _ => None,
-        }
-    }
-    /// The level awarded, when certified.
-    async fn level(&self) -> Option<FrameworkLevel> {
-        self.1.level(self.0.awarded_level_id?).cloned().map(FrameworkLevel)
-    }
-    async fn feedback(&self) -> Option<&str> {
-        self.0.feedback.as_deref()
-    }
-    async fn area_feedback(&self) -> Vec<AreaFeedbackItem> {
-        let items: Vec<AreaFeedback> =
-            self.0.area_feedback.clone().and_then(|v| serde_json::from_value(v).ok()).unwrap_or_default();
-        items
-            .into_iter()
-            .filter_map(|f| {
-                let area = self.1.area_by_key(&f.area)?.clone();
-                Some(AreaFeedbackItem { area: FrameworkArea(area, self.1.clone()), feedback: f.feedback })
-            })
-            .collect()
-    }
-}
-
-#[derive(SimpleObject)]
-pub struct AreaFeedbackItem {
-    pub area: FrameworkArea,
-    pub feedback: String,
-}
-
 /// A page of journeys.
 pub type CertificationConnection = Connection<String, Certification, EmptyFields, EmptyFields>;
 
@@ -426,40 +360,6 @@ impl CertificationQuery {
         let id = ids::parse(&id, "Certification").extend()?;
         let viewer = ctx.data::<Viewer>()?;
         ctx.data::<CertificationService>()?.by_id(viewer, id).await.map(Certification).extend()
-    }
-
-    /// Submitted journeys of the assessor's partnership, longest waiting first; with
-    /// `includeClaimed`, those under review too. Assessors only.
-    #[graphql(
-        guard = "RoleGuard(&[Role::Assessor])",
-        complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity"
-    )]
-    async fn review_queue(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        #[graphql(default = false)] include_claimed: bool,
-    ) -> Result<CertificationConnection> {
-        let actor = ctx.data::<Viewer>()?.actor().extend()?;
-        let page = Page::new(first, after.as_deref()).extend()?;
-        let (rows, more) =
-            ctx.data::<CertificationService>()?.queue(actor, &page, include_claimed).await.extend()?;
-        let mut conn = Connection::new(page.after.is_some(), more);
-        conn.edges.extend(rows.into_iter().map(|j| {
-            let cursor = Cursor {
-                name: j.submitted_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
-                tie: j.id.to_string(),
-            };
-            Edge::new(cursor.encode(), Certification(j))
-        }));
-        Ok(conn)
-    }
-
-    /// Checks a certificate by its number. Public: shows the school's name, the framework,
-    /// the level and the dates, nothing else.
-    async fn certificate(&self, ctx: &Context<'_>, number: String) -> Result<Certificate> {
-        ctx.data::<CertificationService>()?.certificate(&number).await.map(Certificate).extend()
     }
 }
 
@@ -493,26 +393,6 @@ pub struct EvidenceInput {
     pub criteria: Vec<String>,
     /// Must be true: the item holds no personal data (no pupil data, no staff names).
     pub no_personal_data: bool,
-}
-
-#[derive(InputObject)]
-pub struct AreaFeedbackInput {
-    /// The area's key.
-    pub area: String,
-    pub feedback: String,
-}
-
-#[derive(InputObject)]
-pub struct DecisionInput {
-    pub outcome: ReviewOutcome,
-    /// The level awarded (a level key), at most the target; required for CERTIFIED.
-    pub level: Option<String>,
-    /// Overall feedback; required for RETURNED.
-    pub feedback: Option<String>,
-    #[graphql(default)]
-    pub area_feedback: Vec<AreaFeedbackInput>,
-    /// The award date (default today); not before the submission, not after today.
-    pub awarded_on: Option<Date>,
 }
 
 #[derive(Default)]
@@ -631,41 +511,6 @@ impl CertificationMutation {
         let service = ctx.data::<CertificationService>()?;
         let id = journey_id(&certification)?;
         service.withdraw(actor, id, expected_version, comment).await.map(Certification).extend()
-    }
-
-    /// Picks up a submitted journey for review (UNDER_REVIEW). Assessors.
-    #[graphql(guard = "RoleGuard(&[Role::Assessor])")]
-    async fn claim_review(
-        &self,
-        ctx: &Context<'_>,
-        certification: ID,
-        expected_version: Option<i32>,
-    ) -> Result<Certification> {
-        let actor = ctx.data::<Viewer>()?.actor().extend()?;
-        let service = ctx.data::<CertificationService>()?;
-        service.claim(actor, journey_id(&certification)?, expected_version).await.map(Certification).extend()
-    }
-
-    /// Certifies at a level or returns with feedback. The assessor who claimed the review.
-    #[graphql(guard = "RoleGuard(&[Role::Assessor])")]
-    async fn decide_review(
-        &self,
-        ctx: &Context<'_>,
-        certification: ID,
-        input: DecisionInput,
-        expected_version: Option<i32>,
-    ) -> Result<Certification> {
-        let actor = ctx.data::<Viewer>()?.actor().extend()?;
-        let decision = Decision {
-            outcome: input.outcome,
-            level: input.level,
-            feedback: input.feedback,
-            area_feedback: input.area_feedback.into_iter().map(|f| (f.area, f.feedback)).collect(),
-            awarded_on: input.awarded_on.map(|d| d.0),
-        };
-        let service = ctx.data::<CertificationService>()?;
-        let id = journey_id(&certification)?;
-        service.decide(actor, id, decision, expected_version).await.map(Certification).extend()
     }
 }
 

@@ -2,6 +2,7 @@
 //! self-assessment, evidence, submission and review to a certificate (DOMAIN.md, "The journey").
 
 pub mod graphql;
+pub mod journey;
 pub mod loader;
 pub mod service;
 
@@ -21,12 +22,15 @@ pub enum CertificationStage {
     Returned,
     Withdrawn,
     Expired,
+    /// The certificate was withdrawn by the awarding side after the award (never deleted: the
+    /// history says who revoked it, when and why).
+    Revoked,
 }
 
 pub use CertificationStage as Stage;
 
 impl Stage {
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::Enrolled,
         Self::SelfAssessing,
         Self::GatheringEvidence,
@@ -36,6 +40,7 @@ impl Stage {
         Self::Returned,
         Self::Withdrawn,
         Self::Expired,
+        Self::Revoked,
     ];
 
     pub fn as_db(self) -> &'static str {
@@ -49,6 +54,7 @@ impl Stage {
             Self::Returned => "RETURNED",
             Self::Withdrawn => "WITHDRAWN",
             Self::Expired => "EXPIRED",
+            Self::Revoked => "REVOKED",
         }
     }
 
@@ -66,7 +72,9 @@ impl Stage {
             Self::Submitted => &[Self::UnderReview, Self::GatheringEvidence, Self::Withdrawn],
             Self::UnderReview => &[Self::Certified, Self::Returned, Self::Withdrawn],
             Self::Returned => &[Self::GatheringEvidence, Self::Withdrawn],
-            Self::Certified | Self::Withdrawn | Self::Expired => &[],
+            // Expiry is read from the date: a CERTIFIED journey is stored CERTIFIED after it.
+            Self::Certified => &[Self::Revoked],
+            Self::Withdrawn | Self::Expired | Self::Revoked => &[],
         }
     }
 
@@ -131,22 +139,6 @@ impl EvidenceKind {
     }
 }
 
-/// How a review ended.
-#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ReviewOutcome {
-    Certified,
-    Returned,
-}
-
-impl ReviewOutcome {
-    pub fn as_db(self) -> &'static str {
-        match self {
-            Self::Certified => "CERTIFIED",
-            Self::Returned => "RETURNED",
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,6 +164,6 @@ mod tests {
         ] {
             assert!(s.next().contains(&Stage::Withdrawn), "{s:?}");
         }
-        assert!(Stage::Certified.next().is_empty());
+        assert_eq!(Stage::Certified.next(), [Stage::Revoked]);
     }
 }

@@ -54,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health/ready", get(health::ready))
         .route("/reports/schools.csv", get(reports::schools_csv))
         .route("/metrics", get(crate::metrics::metrics))
+        .merge(crate::certificate::http::routes())
         // Refuses a larger Content-Length at once (413), and cuts off a body without one (chunked)
         // once it passes the limit, rather than reading it whole.
         .layer(RequestBodyLimitLayer::new(max_body))

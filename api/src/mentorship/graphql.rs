@@ -14,8 +14,8 @@ use crate::{
     certification::{
         Certification, CertificationStage,
         graphql::AreaProgress,
+        journey::today,
         loader::{EvidenceOf, HistoryOf, JourneyLoader, JourneysOfSchool, RatingsOf},
-        service::today,
     },
     cohort::{
         Cohort,

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::{Actor, Viewer},
-    certification::service::certified_for,
+    certification::journey::certified_for,
     cohort::service::member_school,
     error::{ApiError, ApiResult},
 };

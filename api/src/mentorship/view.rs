@@ -11,8 +11,9 @@ use crate::{
     auth::{Actor, Role, Scope},
     certification::{
         Stage,
+        journey::stage_on_day,
         loader::EvidenceItem,
-        service::{Assessment, assess, stage_on_day},
+        service::{Assessment, assess},
     },
     error::{ApiError, ApiResult},
     framework::FrameworkData,
@@ -166,6 +167,9 @@ fn blockers(stage: Stage, since: NaiveDate, expires: Option<NaiveDate>, missing:
             expires.map_or_else(|| since.to_string(), |e| e.to_string())
         )],
         Stage::Withdrawn => vec![format!("withdrawn on {since}: enrol again to start a new journey")],
+        Stage::Revoked => {
+            vec![format!("the certificate was revoked on {since}: enrol again to start a new journey")]
+        }
     }
 }
 

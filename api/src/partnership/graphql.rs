@@ -17,7 +17,7 @@ use super::{
 use crate::{
     access::{RoleGuard, SignedIn},
     auth::{Role, Viewer},
-    certification::service::today,
+    certification::journey::today,
     cohort::{
         Cohort,
         loader::{CohortLoader, CohortsOfPartnership},

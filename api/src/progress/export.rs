@@ -13,7 +13,7 @@ use sea_orm::DatabaseConnection;
 
 use super::service::{self, Facts, Filter, Slice};
 use crate::{
-    certification::service::today,
+    certification::journey::today,
     error::{ApiError, ApiResult},
     ids,
     policy::service::PolicyStatus,

@@ -17,7 +17,7 @@ use super::{
 use crate::{
     access::SignedIn,
     auth::Viewer,
-    certification::service::today,
+    certification::journey::today,
     cohort::Cohort,
     error::{ApiError, Extend},
     events::EventBus,

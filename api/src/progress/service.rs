@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 pub use super::read::{Filter, Slice, load};
 use crate::{
-    certification::{Stage, service::stage_on_day},
+    certification::{Stage, journey::stage_on_day},
     error::{ApiError, ApiResult},
     partnership::goals,
     policy::service::{PolicyStatus, Schedule},

@@ -1,0 +1,64 @@
+//! Credentials: the signed Open Badges 3.0 credential of each award. A credential is written
+//! once, when a review certifies, and never changed; revoking its certificate moves the
+//! journey to REVOKED (a history entry), which sets the credential's bit in the published
+//! status list. One credential per journey (a renewal is a new journey). `status_index` numbers the credentials in the order they were issued and is
+//! their place in that list.
+
+use sea_orm_migration::{prelude::*, schema::*};
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table(Credential::Table)
+                .col(pk_auto(Credential::StatusIndex))
+                .col(uuid_uniq(Credential::Id))
+                .col(uuid(Credential::CertificationId))
+                .col(string_len(Credential::Kid, 100))
+                .col(timestamp_with_time_zone(Credential::IssuedAt))
+                .col(text(Credential::Jwt))
+                .foreign_key(
+                    ForeignKey::create()
+                        .name("credential_certification_id_fkey")
+                        .from(Credential::Table, Credential::CertificationId)
+                        .to(Certification::Table, Certification::Id),
+                )
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("credential_certification_id_key")
+                .table(Credential::Table)
+                .col(Credential::CertificationId)
+                .unique()
+                .to_owned(),
+        )
+        .await
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_table(Table::drop().table(Credential::Table).to_owned()).await
+    }
+}
+
+#[derive(DeriveIden)]
+enum Credential {
+    Table,
+    StatusIndex,
+    Id,
+    CertificationId,
+    Kid,
+    IssuedAt,
+    Jwt,
+}
+
+#[derive(DeriveIden)]
+enum Certification {
+    Table,
+    Id,
+}
