@@ -256,7 +256,7 @@ pub struct CredentialConfig {
     /// RSA keys (PEM files), comma-separated. The first private key signs; every key (a
     /// retired one may be its public half only) is published and verifies what it signed. In
     /// development, when empty, a key is made once and kept beside the SQLite database.
-    #[arg(long, env = "CREDENTIAL_KEY_FILES", value_delimiter = ',', default_value = "")]
+    #[arg(long, env = "CREDENTIAL_KEY_FILES", value_delimiter = ',')]
     pub credential_key_files: Vec<PathBuf>,
     /// This service's public address (scheme, host, optional port and path), the start of
     /// every URL in a credential. Default: http:// and BIND.

@@ -165,6 +165,16 @@ impl TestApp {
         self
     }
 
+    /// This app, signing and checking credentials with these keys for this issuer (a fresh
+    /// router and bus on the same database), as a restarted server with other keys would.
+    pub fn with_credentials(mut self, credentials: std::sync::Arc<api::certificate::Credentials>) -> Self {
+        let state = AppState::new(self.db.clone(), self.jwt.clone()).with_credentials(credentials);
+        self.events = state.events.clone();
+        (self.tokens, self.facts) = (state.tokens.clone(), state.facts.clone());
+        self.router = api::router(state);
+        self
+    }
+
     /// A database with the demo city loaded.
     pub async fn with_demo() -> Self {
         let app = Self::spawn().await;

@@ -6,6 +6,7 @@ mod certification;
 mod conformance;
 mod cors;
 mod cost;
+mod credentials;
 mod facts_cache;
 mod grants;
 mod hardening;
