@@ -323,7 +323,7 @@ impl Config {
         if self.mode == Mode::Production {
             bail!("in production, set JWT_SECRET (HS256) or JWT_PUBLIC_KEY_FILE (RS256)");
         }
-        let path = self.dev_secret_path();
+        let path = self.beside_data("jwt-secret");
         let secret = match std::fs::read_to_string(&path) {
             Ok(s) if !s.trim().is_empty() => s.trim().to_owned(),
             _ => {
@@ -351,7 +351,7 @@ impl Config {
             None => format!("http://{}", serve.bind),
         };
         let keys = if set.credential_key_files.is_empty() {
-            let path = PathBuf::from(format!("{}.credential-key.pem", self.dev_secret_path().display()));
+            let path = self.beside_data("credential-key.pem");
             if !path.exists() {
                 write_private(&path, &crate::certificate::keys::generate_pem()?)
                     .with_context(|| format!("cannot write development credential key {}", path.display()))?;
@@ -383,15 +383,16 @@ impl Config {
         })
     }
 
-    fn dev_secret_path(&self) -> PathBuf {
+    /// A development file beside the SQLite database (`FILE.suffix`), else in the working folder.
+    fn beside_data(&self, suffix: &str) -> PathBuf {
         let file = self
             .database_url
             .strip_prefix("sqlite://")
             .map(|rest| rest.split('?').next().unwrap_or(rest))
             .filter(|f| !f.is_empty() && !f.starts_with(':'));
         match file {
-            Some(f) => PathBuf::from(format!("{f}.jwt-secret")),
-            None => PathBuf::from(".partnership-api.jwt-secret"),
+            Some(f) => PathBuf::from(format!("{f}.{suffix}")),
+            None => PathBuf::from(format!(".partnership-api.{suffix}")),
         }
     }
 }

@@ -4,13 +4,19 @@
 //! status list. One credential per journey (a renewal is a new journey). `status_index` numbers the credentials in the order they were issued and is
 //! their place in that list.
 
-use sea_orm_migration::{prelude::*, schema::*};
+use sea_orm_migration::{prelude::*, schema::*, sea_orm::ConnectionTrait};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
+    /// One transaction on SQLite too: the index is dropped and made again on one connection
+    /// (another connection of the pool would still see the old one), and never half done.
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
         m.create_table(
             Table::create()
@@ -38,10 +44,27 @@ impl MigrationTrait for Migration {
                 .unique()
                 .to_owned(),
         )
-        .await
+        .await?;
+        // A revoked journey is closed too: the school may enrol again.
+        let db = m.get_connection();
+        db.execute_unprepared("DROP INDEX certification_one_open_journey_key").await?;
+        db.execute_unprepared(
+            "CREATE UNIQUE INDEX certification_one_open_journey_key \
+             ON certification (school_id, framework_slug) \
+             WHERE stage NOT IN ('CERTIFIED', 'WITHDRAWN', 'REVOKED')",
+        )
+        .await?;
+        Ok(())
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        let db = m.get_connection();
+        db.execute_unprepared("DROP INDEX certification_one_open_journey_key").await?;
+        db.execute_unprepared(
+            "CREATE UNIQUE INDEX certification_one_open_journey_key \
+             ON certification (school_id, framework_slug) WHERE stage NOT IN ('CERTIFIED', 'WITHDRAWN')",
+        )
+        .await?;
         m.drop_table(Table::drop().table(Credential::Table).to_owned()).await
     }
 }

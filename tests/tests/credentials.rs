@@ -302,6 +302,11 @@ async fn revoking_sets_the_status_bit_and_keeps_who_when_and_why() {
     assert!(public["certificate"]["revokedOn"].is_string());
     let (_, _, page) = get(&app, &format!("/certificates/{number}"), None).await;
     assert!(page.contains("Revoked on"), "{page}");
+
+    // The journey is closed: the school starts again, as a new journey rather than a renewal.
+    let enrol = "mutation($urn: Int!) { enrol(input: { urn: $urn, framework: \"aied-certified\", targetLevel: \"EXPLORER\" }) { stage renewalOf { id } } }";
+    let again = app.gql(Some(&lead), enrol, json!({ "urn": URN })).await.ok();
+    assert_eq!(again["enrol"], json!({ "stage": "ENROLLED", "renewalOf": null }));
 }
 
 #[tokio::test]

@@ -78,6 +78,12 @@ impl Stage {
         }
     }
 
+    /// Whether the journey is over, so that the school may enrol again (the partial unique
+    /// index `certification_one_open_journey_key` says the same).
+    pub fn is_closed(self) -> bool {
+        matches!(self, Self::Certified | Self::Withdrawn | Self::Revoked)
+    }
+
     /// Whether the school is still working on it (ratings and evidence may change).
     pub fn is_drafting(self) -> bool {
         matches!(self, Self::SelfAssessing | Self::GatheringEvidence)

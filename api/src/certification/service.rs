@@ -179,16 +179,18 @@ impl CertificationService {
             .order_by_desc(certification::Column::EnrolledAt)
             .all(&txn)
             .await?;
-        if let Some(open) =
-            earlier.iter().find(|j| !matches!(Stage::from_db(&j.stage), Stage::Certified | Stage::Withdrawn))
-        {
+        if let Some(open) = earlier.iter().find(|j| !Stage::from_db(&j.stage).is_closed()) {
             return Err(ApiError::Conflict(format!(
                 "the school already has an open {} journey (stage {}); withdraw it first",
                 framework.name, open.stage
             )));
         }
-        let renewal_of =
-            earlier.iter().filter(|j| j.awarded_on.is_some()).max_by_key(|j| j.awarded_on).cloned();
+        // A revoked certificate is not renewed: the school starts again.
+        let renewal_of = earlier
+            .iter()
+            .filter(|j| j.awarded_on.is_some() && Stage::from_db(&j.stage) == Stage::Certified)
+            .max_by_key(|j| j.awarded_on)
+            .cloned();
         let at = now();
         let journey = certification::ActiveModel {
             id: Set(Uuid::new_v4()),
