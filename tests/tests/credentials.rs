@@ -191,6 +191,20 @@ async fn an_award_issues_an_open_badges_credential_that_verifies_with_the_publis
     assert_eq!((forged["valid"].as_bool(), forged["authentic"].as_bool()), (Some(false), Some(false)));
     let junk = post_verify(&app, "not a jwt".into()).await;
     assert_eq!(junk["reason"], "this is not a JWT (header.payload.signature)");
+    // Bodies no credential could be are refused with a code, never a 500.
+    for body in [vec![b'a'; 70_000], vec![0xff, 0xfe], b"{\"credential\": 5}".to_vec()] {
+        let req = Request::post("/verify").body(Body::from(body)).unwrap();
+        let response = app.router().oneshot(req).await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let answer: Value =
+            serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes()).unwrap();
+        assert_eq!(answer["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    }
+    let long = "x".repeat(70_000);
+    app.gql(None, VERIFY, json!({ "jwt": long })).await.fails_with("BAD_USER_INPUT");
+    assert_eq!(get(&app, "/credentials/status/0", None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(get(&app, "/credentials/status/2", None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(get(&app, "/achievements/aied-certified/nope", None).await.0, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]

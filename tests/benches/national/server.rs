@@ -64,10 +64,39 @@ impl Build {
             if let Ok(mut conn) = server.connect().await
                 && conn.get("/health/ready", None).await.is_ok_and(|(status, _)| status == 200)
             {
+                self.credentials_issued().await;
                 return server;
             }
             assert!(Instant::now() < deadline, "{}: not ready in 60 s, see {}", self.label, log.display());
             tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Build {
+    /// Waits until `serve` has issued the credentials of the seeded awards (it signs them in the
+    /// background when it starts), so that neither the statement counts nor the timed rounds
+    /// include that work. A build without credentials has nothing to wait for.
+    async fn credentials_issued(&self) {
+        use sea_orm::{ConnectionTrait, Statement};
+        let Ok(db) = sea_orm::Database::connect(&self.database_url).await else { return };
+        let sql = "SELECT COUNT(*) AS n FROM certification c WHERE c.stage = 'CERTIFIED' \
+                   AND c.certificate_number IS NOT NULL \
+                   AND NOT EXISTS (SELECT 1 FROM credential x WHERE x.certification_id = c.id)";
+        let deadline = Instant::now() + Duration::from_secs(300);
+        loop {
+            let missing = db
+                .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+                .await
+                .ok()
+                .flatten()
+                .and_then(|row| row.try_get::<i64>("", "n").ok());
+            match missing {
+                Some(n) if n > 0 && Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(200)).await
+                }
+                _ => return,
+            }
         }
     }
 }
