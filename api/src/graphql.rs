@@ -26,6 +26,7 @@ use crate::{
         LocalAuthority, Partnership, PartnershipService,
         graphql::{PartnershipMutation, PartnershipQuery},
     },
+    plan::graphql::PlanMutation,
     policy::graphql::PolicyMutation,
     progress::graphql::{ProgressQuery, ProgressSubscription},
     review::graphql::{ReviewMutation, ReviewQuery},
@@ -163,6 +164,7 @@ pub struct Mutation(
     CertificationMutation,
     ReviewMutation,
     CertificateMutation,
+    PlanMutation,
 );
 
 /// Live updates, over WebSocket (graphql-ws) on the GraphQL endpoint.

@@ -25,6 +25,7 @@ pub mod mentorship;
 pub mod metrics;
 pub mod oidc;
 pub mod partnership;
+pub mod plan;
 pub mod policy;
 pub mod progress;
 pub mod review;
@@ -159,6 +160,7 @@ pub fn build_schema(
         .data(mentorship::MentorshipService::new(db.clone()))
         .data(import::ImportService::new(db.clone()))
         .data(policy::PolicyService::new(db.clone()))
+        .data(plan::PlanService::new(db.clone()))
         .data(framework::FrameworkService::new(db.clone()))
         .data(grant::GrantService::new(db.clone()))
         .data(progress::graphql::ProgressService::new(db.clone()))

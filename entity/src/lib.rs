@@ -28,6 +28,8 @@ pub mod evidence_criterion;
 pub mod framework;
 pub mod framework_area;
 pub mod framework_level;
+pub mod improvement_action;
+pub mod improvement_action_event;
 pub mod local_authority;
 pub mod mentorship_pairing;
 pub mod partnership;

@@ -11,6 +11,7 @@ mod m20261122_000003_create_certification;
 mod m20261122_000004_add_risk_thresholds;
 mod m20261203_000005_sealed_partnerships;
 mod m20261204_000006_credentials;
+mod m20261204_000007_action_plans;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_add_risk_thresholds::Migration),
             Box::new(m20261203_000005_sealed_partnerships::Migration),
             Box::new(m20261204_000006_credentials::Migration),
+            Box::new(m20261204_000007_action_plans::Migration),
         ]
     }
 }

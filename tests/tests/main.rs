@@ -1,6 +1,7 @@
 //! One test binary (see STYLE.md): every module below runs against SQLite, and against
 //! PostgreSQL when TEST_DATABASE_URL is set.
 
+mod action_plans;
 mod auth;
 mod certification;
 mod conformance;

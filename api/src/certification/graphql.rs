@@ -136,6 +136,21 @@ impl Certification {
             credential: credential.map(|c| c.id),
         })))
     }
+    /// The school's action plan, soonest due first. For those who read the school in full
+    /// (its leads, its trust, its mentor school, the city admins).
+    async fn actions(&self, ctx: &Context<'_>) -> Result<Vec<crate::plan::graphql::Action>> {
+        let j = &self.0;
+        crate::plan::graphql::actions(ctx, j.id, j.framework_id, j.school_id, self.submitted()).await
+    }
+    /// How many actions the plan holds by status, and how many are overdue on `asOf` (default
+    /// today): all that partners and other readers of the journey see of it.
+    async fn action_counts(
+        &self,
+        ctx: &Context<'_>,
+        as_of: Option<Date>,
+    ) -> Result<crate::plan::graphql::ActionCounts> {
+        crate::plan::graphql::counts(ctx, self.0.id, date_or_today(as_of)).await
+    }
     /// The award's signed Open Badges 3.0 credential; null until the journey is certified.
     async fn credential(&self, ctx: &Context<'_>) -> Result<Option<Credential>> {
         Ok(load_one::<JourneyLoader, _>(ctx, CredentialOf(self.0.id)).await?.map(Credential))

@@ -55,7 +55,7 @@ pub fn now() -> DateTime<FixedOffset> {
     Utc::now().fixed_offset()
 }
 
-fn role_name(role: Role) -> String {
+pub fn role_name(role: Role) -> String {
     serde_json::to_value(role).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 

@@ -94,7 +94,7 @@ async fn mentee_progress(ctx: &Context<'_>, p: &pairing::Model, as_of: NaiveDate
     let journey = framework.as_deref().and_then(|slug| view::current_journey(&journeys, slug, as_of));
     let Some(journey) = journey.cloned() else {
         let view = view::not_enrolled(framework.as_deref());
-        return Ok(MenteeProgress { view, journey: None, data: None });
+        return Ok(MenteeProgress { view, journey: None, data: None, as_of });
     };
     let id = journey.id;
     let (data, history, ratings, evidence) = futures::try_join!(
@@ -111,7 +111,7 @@ async fn mentee_progress(ctx: &Context<'_>, p: &pairing::Model, as_of: NaiveDate
         &data,
         as_of,
     );
-    Ok(MenteeProgress { view, journey: Some(journey), data: Some(data) })
+    Ok(MenteeProgress { view, journey: Some(journey), data: Some(data), as_of })
 }
 
 fn percent(part: usize, whole: usize) -> f64 {
@@ -122,6 +122,7 @@ pub struct MenteeProgress {
     view: view::MenteeProgress,
     journey: Option<certification::Model>,
     data: Option<Arc<FrameworkData>>,
+    as_of: NaiveDate,
 }
 
 /// A mentee's certification progress on one date, as its mentor follows it.
@@ -131,6 +132,14 @@ impl MenteeProgress {
     /// `asOf`. Null when the mentee had not enrolled by then.
     async fn certification(&self) -> Option<Certification> {
         self.journey.clone().map(Certification)
+    }
+    /// The mentee's planned actions still open after their due date on `asOf`: where a
+    /// mentor's help is overdue too.
+    async fn overdue_actions(&self, ctx: &Context<'_>) -> Result<i32> {
+        match &self.journey {
+            Some(j) => Ok(crate::plan::graphql::counts(ctx, j.id, self.as_of).await?.overdue),
+            None => Ok(0),
+        }
     }
     /// Whether the mentee had enrolled in the partnership's framework by `asOf`.
     async fn enrolled(&self) -> bool {
