@@ -16,6 +16,7 @@ pub struct Model {
     pub required_level: Option<String>,
     pub stalled_after_days: i32,
     pub returned_after_days: i32,
+    pub overdue_actions_at_risk: bool,
     pub framework_version: Option<i32>,
     pub local_authority_codes: String,
 }

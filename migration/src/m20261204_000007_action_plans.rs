@@ -68,6 +68,14 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
+        // Off by default: a partnership decides whether overdue actions put a school at risk.
+        m.alter_table(
+            Table::alter()
+                .table(Partnership::Table)
+                .add_column(boolean(Partnership::OverdueActionsAtRisk).default(false))
+                .to_owned(),
+        )
+        .await?;
         m.create_index(
             Index::create()
                 .name("improvement_action_event_action_id_idx")
@@ -79,6 +87,13 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table(Partnership::Table)
+                .drop_column(Partnership::OverdueActionsAtRisk)
+                .to_owned(),
+        )
+        .await?;
         m.drop_table(Table::drop().table(ActionEvent::Table).to_owned()).await?;
         m.drop_table(Table::drop().table(Action::Table).to_owned()).await
     }
@@ -122,6 +137,12 @@ enum ActionEvent {
 enum Certification {
     Table,
     Id,
+}
+
+#[derive(DeriveIden)]
+enum Partnership {
+    Table,
+    OverdueActionsAtRisk,
 }
 
 #[derive(DeriveIden)]

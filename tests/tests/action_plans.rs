@@ -20,6 +20,22 @@ const ACTIONS: &str = "query($id: ID!) { certification(id: $id) { actions { titl
 const COUNTS: &str =
     "query($id: ID!) { certification(id: $id) { actionCounts { planned inProgress done dropped overdue } } }";
 
+async fn csv(app: &TestApp, token: &str) -> String {
+    let req = axum::http::Request::get(format!("/reports/schools.csv?partnership={CITY}"))
+        .header("authorization", format!("Bearer {token}"))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let res = tower::ServiceExt::oneshot(app.router(), req).await.unwrap();
+    let body = http_body_util::BodyExt::collect(res.into_body()).await.unwrap().to_bytes();
+    String::from_utf8(body.to_vec()).unwrap()
+}
+
+async fn partnership_id(app: &TestApp) -> uuid::Uuid {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let p = entity::partnership::Entity::find().filter(entity::partnership::Column::Slug.eq(CITY));
+    p.one(&app.db).await.unwrap().unwrap().id
+}
+
 fn day(offset: i64) -> String {
     (Utc::now().date_naive() + Duration::days(offset)).to_string()
 }
@@ -135,6 +151,27 @@ async fn a_school_plans_its_mentor_comments_and_partners_see_counts_only() {
         counts["certification"]["actionCounts"],
         json!({ "planned": 1, "inProgress": 1, "done": 0, "dropped": 0, "overdue": 1 })
     );
+
+    // Overdue actions put the school at risk only once the partnership says so; the CSV
+    // counts them either way.
+    let risk = "query($p: ID!) { atRiskSchools(partnership: $p) { school { urn } reason risks } }";
+    let p = json!(api::ids::global_id("Partnership", partnership_id(&app).await).to_string());
+    let mentee_risks = |answer: Value| {
+        answer["atRiskSchools"].as_array().unwrap().iter().find(|r| r["school"]["urn"] == MENTEE).cloned()
+    };
+    let before = mentee_risks(app.gql(Some(&admin), risk, json!({ "p": p })).await.ok());
+    assert!(before.is_none_or(|r| !r["risks"].as_array().unwrap().contains(&json!("OVERDUE_ACTIONS"))));
+    let on = "mutation { updatePartnership(input: { overdueActionsAtRisk: true }) { overdueActionsAtRisk } }";
+    app.gql(Some(&admin), on, json!({})).await.ok();
+    let after = mentee_risks(app.gql(Some(&admin), risk, json!({ "p": p })).await.ok()).expect("at risk");
+    assert!(after["risks"].as_array().unwrap().contains(&json!("OVERDUE_ACTIONS")), "{after}");
+    assert!(after["reason"].as_str().unwrap().contains("1 planned action overdue"), "{after}");
+    let csv = csv(&app, &admin).await;
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let row = csv.lines().find(|l| l.starts_with(&MENTEE.to_string())).unwrap();
+    let cells: Vec<&str> = row.split(',').collect();
+    assert_eq!(&header[header.len() - 2..], ["open_actions", "overdue_actions"]);
+    assert_eq!(&cells[cells.len() - 2..], ["2", "1"]);
 
     // The mentor view counts the overdue action; done, it no longer does.
     let view = "query { me { school { mentees { progress { overdueActions } } } } }";

@@ -170,6 +170,38 @@ const CASES: &[Case] = &[
         "Date",
     ),
     case(
+        "Certification.actionCounts(asOf)",
+        Caller::CityAdmin,
+        false,
+        "$j: ID!",
+        "certification(id: $j) { actionCounts(asOf: DATE) { overdue } }",
+        "Date",
+    ),
+    case(
+        "ImprovementAction.overdue(asOf)",
+        Caller::CityAdmin,
+        false,
+        "$j: ID!",
+        "certification(id: $j) { actions { overdue(asOf: DATE) } }",
+        "Date",
+    ),
+    case(
+        "ActionInput.dueOn",
+        Caller::CityAdmin,
+        true,
+        "$j: ID!",
+        "addAction(certification: $j, input: { area: \"AI_LITERACY\", title: \"Plan\", owner: TEACHERS, dueOn: DATE }) { id }",
+        "Date!",
+    ),
+    case(
+        "ActionPatchInput.dueOn",
+        Caller::CityAdmin,
+        true,
+        "$j: ID!",
+        "updateAction(action: $j, input: { dueOn: DATE }) { id }",
+        "Date",
+    ),
+    case(
         "DecisionInput.awardedOn",
         Caller::Assessor,
         true,
@@ -267,6 +299,36 @@ async fn demo_ids(app: &TestApp) -> Value {
     })
 }
 
+/// Gives journey `j` one action, straight in the database, so that its fields resolve.
+async fn plan_one_action(app: &TestApp, j: &Value) {
+    use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+    let id = api::ids::parse(j.as_str().unwrap(), "Certification").unwrap();
+    let journey = entity::certification::Entity::find_by_id(id).one(&app.db).await.unwrap().unwrap();
+    let area = entity::framework_area::Entity::find()
+        .filter(entity::framework_area::Column::FrameworkId.eq(journey.framework_id))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let now = chrono::Utc::now().fixed_offset();
+    entity::improvement_action::ActiveModel {
+        id: Set(uuid::Uuid::new_v4()),
+        certification_id: Set(id),
+        area_id: Set(area.id),
+        criteria: Set(json!([])),
+        title: Set("Staff training".into()),
+        owner: Set("TEACHERS".into()),
+        due_on: Set(now.date_naive()),
+        status: Set("PLANNED".into()),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+}
+
 /// Every error of `answer` is BAD_USER_INPUT (at least one), in a well-formed GraphQL answer.
 fn all_bad_user_input(answer: &Answer, what: &str) {
     let codes = answer.codes();
@@ -280,6 +342,7 @@ fn all_bad_user_input(answer: &Answer, what: &str) {
 async fn every_date_argument_refuses_dates_out_of_range_or_malformed() {
     let app = TestApp::with_demo().await;
     let ids = demo_ids(&app).await;
+    plan_one_action(&app, &ids["j"]).await;
     let token = |caller| match caller {
         Caller::Anonymous => None,
         Caller::CityAdmin => Some(app.token(Role::CityAdmin).sign()),

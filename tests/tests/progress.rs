@@ -76,6 +76,7 @@ async fn tiny_city(app: &TestApp) -> Uuid {
         required_level: None,
         stalled_after_days: 60,
         returned_after_days: 30,
+        overdue_actions_at_risk: false,
         framework_version: None,
         local_authority_codes: "999".into(),
     };
@@ -502,7 +503,9 @@ async fn csv_export_of_the_fixture() {
             "false",
             "CURRENT",
             "false",
-            ""
+            "",
+            "0",
+            "0"
         ]
     );
     assert_eq!(
@@ -524,7 +527,9 @@ async fn csv_export_of_the_fixture() {
             "true",
             "OVERDUE",
             "true",
-            "RETURNED 42 days ago and not resubmitted; cohort target 2025-06-30 passed; AI policy review overdue since 2025-01-01"
+            "RETURNED 42 days ago and not resubmitted; cohort target 2025-06-30 passed; AI policy review overdue since 2025-01-01",
+            "0",
+            "0"
         ]
     );
     assert_eq!(&row("100005")[6..10], ["NOT_ENROLLED", "", "", "false"]);

@@ -146,6 +146,7 @@ pub async fn run(db: &DatabaseConnection, command: PartnershipCommand) -> anyhow
                 max_active_mentees,
                 stalled_after_days,
                 returned_after_days,
+                overdue_actions_at_risk: None,
                 local_authority_codes: la_codes,
             };
             let p = service::update(db, Editor::Operator, p.id, patch).await.map_err(cli_error)?;
@@ -275,6 +276,7 @@ mod tests {
             required_level: None,
             stalled_after_days: 60,
             returned_after_days: 30,
+            overdue_actions_at_risk: false,
             framework_version: Some(1),
             local_authority_codes: "851".into(),
         };

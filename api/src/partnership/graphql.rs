@@ -151,6 +151,11 @@ impl Partnership {
     async fn returned_after_days(&self) -> i32 {
         self.0.returned_after_days
     }
+    /// Whether actions of a school's plan open past their due date put it at risk.
+    #[graphql(guard = "SignedIn")]
+    async fn overdue_actions_at_risk(&self) -> bool {
+        self.0.overdue_actions_at_risk
+    }
     /// How far the partnership is from its goal on `asOf` (default today). Anonymous callers
     /// read the headline numbers; the at-risk list and AI policy counts need a sign-in.
     async fn progress(&self, ctx: &Context<'_>, as_of: Option<Date>) -> Result<Progress> {
@@ -423,6 +428,8 @@ pub struct UpdatePartnershipInput {
     pub stalled_after_days: Option<i32>,
     /// Days RETURNED without resubmitting after which a school is at risk, 1 to 365.
     pub returned_after_days: Option<i32>,
+    /// Whether a school with actions of its plan open past their due date is at risk.
+    pub overdue_actions_at_risk: Option<bool>,
 }
 
 impl From<UpdatePartnershipInput> for PartnershipPatch {
@@ -436,6 +443,7 @@ impl From<UpdatePartnershipInput> for PartnershipPatch {
             max_active_mentees: i.max_active_mentees,
             stalled_after_days: i.stalled_after_days,
             returned_after_days: i.returned_after_days,
+            overdue_actions_at_risk: i.overdue_actions_at_risk,
             local_authority_codes: None,
         }
     }

@@ -59,6 +59,7 @@ pub struct PartnershipPatch {
     pub max_active_mentees: Option<i32>,
     pub stalled_after_days: Option<i32>,
     pub returned_after_days: Option<i32>,
+    pub overdue_actions_at_risk: Option<bool>,
     /// Replaces the partnership's LA codes.
     pub local_authority_codes: Option<Vec<String>>,
 }
@@ -230,6 +231,7 @@ pub async fn create(
         required_level,
         stalled_after_days: 60,
         returned_after_days: 30,
+        overdue_actions_at_risk: false,
         framework_version: Some(data.framework.version),
         local_authority_codes: la_codes,
     };
@@ -421,6 +423,11 @@ pub async fn update(
             format!("set returnedAfterDays from {} to {d}", p.returned_after_days),
         ));
         row.returned_after_days = Set(d);
+    }
+    if let Some(on) = patch.overdue_actions_at_risk.filter(|on| *on != p.overdue_actions_at_risk) {
+        changes
+            .push(("partnership.overdue_actions_at_risk_set", format!("set overdueActionsAtRisk to {on}")));
+        row.overdue_actions_at_risk = Set(on);
     }
     if let Some(codes) = la_codes.filter(|c| *c != p.local_authority_codes) {
         changes.push((

@@ -23,7 +23,7 @@ use crate::{
 /// Schools read and written per step.
 pub const PAGE: u64 = 500;
 
-pub const HEADER: [&str; 17] = [
+pub const HEADER: [&str; 19] = [
     "urn",
     "school",
     "phase",
@@ -41,6 +41,8 @@ pub const HEADER: [&str; 17] = [
     "ai_policy",
     "at_risk",
     "risk_reasons",
+    "open_actions",
+    "overdue_actions",
 ];
 
 /// What the query string asks for, checked.
@@ -132,6 +134,9 @@ fn page(facts: &Facts, as_of: NaiveDate) -> Vec<u8> {
             policy_name(st.policy).to_owned(),
             (!st.risks.is_empty()).to_string(),
             cell(&st.reason()),
+            // The plan as counts only: what it says stays with the school.
+            s.open_actions_on(as_of).to_string(),
+            s.overdue_actions_on(as_of).to_string(),
         ];
         // Writing to memory cannot fail.
         let _ = out.write_record(&fields);

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use entity::{
-    ai_policy, certification, certification_event as event, cohort, cohort_school, partnership,
-    partnership_goal, partnership_school, school, trust,
+    ai_policy, certification, certification_event as event, cohort, cohort_school, improvement_action,
+    partnership, partnership_goal, partnership_school, school, trust,
 };
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, IdenStatic, Iterable,
@@ -17,7 +17,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::service::{Certificate, Facts, Journey, SchoolFacts};
+use super::service::{Certificate, Facts, Journey, PlannedAction, SchoolFacts};
 use crate::{certification::Stage, error::ApiResult, framework::service as frameworks, partnership::goals};
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -237,6 +237,7 @@ async fn read_journeys(
             .map_or(1, |l| l.rank),
         None => 1,
     };
+    let mut actions = read_actions(db, rows.iter().map(|(r, _)| r.id).collect()).await?;
     let mut journeys: HashMap<Uuid, Vec<(Uuid, Journey)>> = HashMap::new();
     for (row, changes) in rows {
         let certificate = match (row.awarded_on, row.expires_on, row.awarded_level_id) {
@@ -254,9 +255,34 @@ async fn read_journeys(
             }
             _ => None,
         };
-        journeys.entry(row.school_id).or_default().push((row.id, Journey { changes, certificate }));
+        let actions = actions.remove(&row.id).unwrap_or_default();
+        journeys.entry(row.school_id).or_default().push((row.id, Journey { changes, certificate, actions }));
     }
     Ok(journeys)
+}
+
+/// The plans of `journeys`, by journey: one statement (none without journeys).
+async fn read_actions(
+    db: &impl ConnectionTrait,
+    journeys: Vec<Uuid>,
+) -> ApiResult<HashMap<Uuid, Vec<PlannedAction>>> {
+    let mut out: HashMap<Uuid, Vec<PlannedAction>> = HashMap::new();
+    if journeys.is_empty() {
+        return Ok(out);
+    }
+    let rows = improvement_action::Entity::find()
+        .filter(improvement_action::Column::CertificationId.is_in(journeys))
+        .all(db)
+        .await?;
+    for a in rows {
+        let closed = !crate::plan::ActionStatus::from_db(&a.status).is_open();
+        out.entry(a.certification_id).or_default().push(PlannedAction {
+            added_on: a.created_at.to_utc().date_naive(),
+            due_on: a.due_on,
+            closed_on: closed.then(|| a.updated_at.to_utc().date_naive()),
+        });
+    }
+    Ok(out)
 }
 
 /// The stage change a joined row holds; None for a journey without any.

@@ -95,6 +95,8 @@ pub enum RiskKind {
     NotResubmitted,
     /// Its AI policy's review is overdue.
     PolicyOverdue,
+    /// Actions of its plan are open past their due date (when the partnership says so).
+    OverdueActions,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -119,12 +121,29 @@ impl Certificate {
     }
 }
 
-/// One journey: the days its stage changed, and its certificate once awarded.
+/// One journey: the days its stage changed, its certificate once awarded, and its plan.
 #[derive(Clone, Debug, Default)]
 pub struct Journey {
     /// (day, stage entered), in order; the first is the enrolment.
     pub changes: Vec<(NaiveDate, Stage)>,
     pub certificate: Option<Certificate>,
+    pub actions: Vec<PlannedAction>,
+}
+
+/// An action of a journey's plan, as progress needs it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PlannedAction {
+    pub added_on: NaiveDate,
+    pub due_on: NaiveDate,
+    /// The day it was done or dropped (its last change), if it is.
+    pub closed_on: Option<NaiveDate>,
+}
+
+impl PlannedAction {
+    /// Added, still open, and past its due date on `day`.
+    pub fn overdue_on(&self, day: NaiveDate) -> bool {
+        self.added_on <= day && self.due_on < day && self.closed_on.is_none_or(|c| c > day)
+    }
 }
 
 impl Journey {
@@ -180,6 +199,7 @@ impl Status {
 pub struct Settings {
     pub stalled_after_days: i64,
     pub returned_after_days: i64,
+    pub overdue_actions_at_risk: bool,
 }
 
 impl From<&partnership::Model> for Settings {
@@ -187,6 +207,7 @@ impl From<&partnership::Model> for Settings {
         Self {
             stalled_after_days: p.stalled_after_days.into(),
             returned_after_days: p.returned_after_days.into(),
+            overdue_actions_at_risk: p.overdue_actions_at_risk,
         }
     }
 }
@@ -216,6 +237,20 @@ impl SchoolFacts {
                 && c.awarded_on <= until
                 && c.awarded_on.pred_opt().is_none_or(|before| !self.certified_on(before))
         })
+    }
+
+    /// Actions of the school's plans open past their due date on `day`.
+    pub fn overdue_actions_on(&self, day: NaiveDate) -> usize {
+        self.journeys.iter().flat_map(|j| &j.actions).filter(|a| a.overdue_on(day)).count()
+    }
+
+    /// Actions of the school's plans added by `day` and still open then.
+    pub fn open_actions_on(&self, day: NaiveDate) -> usize {
+        self.journeys
+            .iter()
+            .flat_map(|j| &j.actions)
+            .filter(|a| a.added_on <= day && a.closed_on.is_none_or(|c| c > day))
+            .count()
     }
 
     pub fn status(&self, day: NaiveDate, target: Option<NaiveDate>, settings: Settings) -> Status {
@@ -266,6 +301,11 @@ impl SchoolFacts {
                 };
                 risks.push(Risk { kind: RiskKind::CohortTargetPassed, text });
             }
+        }
+        let overdue = self.overdue_actions_on(day);
+        if settings.overdue_actions_at_risk && overdue > 0 {
+            let text = format!("{overdue} planned action{} overdue", if overdue == 1 { "" } else { "s" });
+            risks.push(Risk { kind: RiskKind::OverdueActions, text });
         }
         if policy == PolicyStatus::Overdue {
             let due = schedule.and_then(|s| s.next_review_due(day));

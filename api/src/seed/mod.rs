@@ -156,6 +156,7 @@ pub fn generate(spec: &Spec) -> Dataset {
             required_level: None,
             stalled_after_days: 60,
             returned_after_days: 30,
+            overdue_actions_at_risk: false,
             framework_version: Some(1),
             local_authority_codes: la.code.clone(),
         };
