@@ -9,6 +9,7 @@ pub mod certificate;
 pub mod certification;
 pub mod cli;
 pub mod cohort;
+pub mod comparison;
 pub mod config;
 pub mod cost;
 pub mod db;

@@ -17,6 +17,7 @@ pub struct Model {
     pub stalled_after_days: i32,
     pub returned_after_days: i32,
     pub overdue_actions_at_risk: bool,
+    pub comparison_min_schools: i32,
     pub framework_version: Option<i32>,
     pub local_authority_codes: String,
 }

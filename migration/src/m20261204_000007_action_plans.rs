@@ -76,6 +76,14 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
+        // The fewest schools with ratings a group needs before its averages are shown.
+        m.alter_table(
+            Table::alter()
+                .table(Partnership::Table)
+                .add_column(integer(Partnership::ComparisonMinSchools).default(5))
+                .to_owned(),
+        )
+        .await?;
         m.create_index(
             Index::create()
                 .name("improvement_action_event_action_id_idx")
@@ -91,6 +99,13 @@ impl MigrationTrait for Migration {
             Table::alter()
                 .table(Partnership::Table)
                 .drop_column(Partnership::OverdueActionsAtRisk)
+                .to_owned(),
+        )
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table(Partnership::Table)
+                .drop_column(Partnership::ComparisonMinSchools)
                 .to_owned(),
         )
         .await?;
@@ -143,6 +158,7 @@ enum Certification {
 enum Partnership {
     Table,
     OverdueActionsAtRisk,
+    ComparisonMinSchools,
 }
 
 #[derive(DeriveIden)]

@@ -4,6 +4,7 @@
 mod action_plans;
 mod auth;
 mod certification;
+mod comparison;
 mod conformance;
 mod cors;
 mod cost;

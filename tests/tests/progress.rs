@@ -77,6 +77,7 @@ async fn tiny_city(app: &TestApp) -> Uuid {
         stalled_after_days: 60,
         returned_after_days: 30,
         overdue_actions_at_risk: false,
+        comparison_min_schools: 5,
         framework_version: None,
         local_authority_codes: "999".into(),
     };

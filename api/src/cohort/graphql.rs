@@ -63,6 +63,17 @@ impl Cohort {
         schools_of(ctx, Parent::Cohort(self.0.id), first, after).await
     }
     /// The cohort's progress on `asOf` (default today), measured from its start to its target date.
+    /// The cohort's self-assessment per area on `asOf` (default today), over its schools with
+    /// ratings; hidden below the partnership's `comparisonMinSchools`.
+    async fn area_figures(
+        &self,
+        ctx: &Context<'_>,
+        as_of: Option<Date>,
+    ) -> Result<Vec<crate::comparison::graphql::AreaGroupFigures>> {
+        let day = as_of.map_or_else(crate::certification::journey::today, |d| d.0);
+        let group = crate::comparison::Group::Cohort(self.0.id);
+        crate::comparison::graphql::for_group(ctx, self.0.partnership_id, group, day).await
+    }
     async fn progress(&self, ctx: &Context<'_>, as_of: Option<Date>) -> Result<Progress> {
         progress_of(ctx, self.0.partnership_id, Subset::Cohort(self.0.id), as_of).await
     }

@@ -147,6 +147,7 @@ pub async fn run(db: &DatabaseConnection, command: PartnershipCommand) -> anyhow
                 stalled_after_days,
                 returned_after_days,
                 overdue_actions_at_risk: None,
+                comparison_min_schools: None,
                 local_authority_codes: la_codes,
             };
             let p = service::update(db, Editor::Operator, p.id, patch).await.map_err(cli_error)?;
@@ -277,6 +278,7 @@ mod tests {
             stalled_after_days: 60,
             returned_after_days: 30,
             overdue_actions_at_risk: false,
+            comparison_min_schools: 5,
             framework_version: Some(1),
             local_authority_codes: "851".into(),
         };

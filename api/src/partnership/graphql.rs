@@ -156,6 +156,23 @@ impl Partnership {
     async fn overdue_actions_at_risk(&self) -> bool {
         self.0.overdue_actions_at_risk
     }
+    /// The fewest schools with ratings a group needs before its averages are shown.
+    #[graphql(guard = "SignedIn")]
+    async fn comparison_min_schools(&self) -> i32 {
+        self.0.comparison_min_schools
+    }
+    /// The partnership's self-assessment per area on `asOf` (default today): the mean share of
+    /// criteria rated SECURE or better and of evidence, over its schools with ratings; never
+    /// one school's figures. Empty for callers who do not read the partnership.
+    async fn area_figures(
+        &self,
+        ctx: &Context<'_>,
+        as_of: Option<Date>,
+    ) -> Result<Vec<crate::comparison::graphql::AreaGroupFigures>> {
+        let day = as_of.map_or_else(crate::certification::journey::today, |d| d.0);
+        crate::comparison::graphql::for_group(ctx, self.0.id, crate::comparison::Group::Partnership, day)
+            .await
+    }
     /// How far the partnership is from its goal on `asOf` (default today). Anonymous callers
     /// read the headline numbers; the at-risk list and AI policy counts need a sign-in.
     async fn progress(&self, ctx: &Context<'_>, as_of: Option<Date>) -> Result<Progress> {
@@ -430,6 +447,9 @@ pub struct UpdatePartnershipInput {
     pub returned_after_days: Option<i32>,
     /// Whether a school with actions of its plan open past their due date is at risk.
     pub overdue_actions_at_risk: Option<bool>,
+    /// The fewest schools with ratings a cohort, trust or partnership needs before its
+    /// self-assessment averages are shown, 3 to 100.
+    pub comparison_min_schools: Option<i32>,
 }
 
 impl From<UpdatePartnershipInput> for PartnershipPatch {
@@ -444,6 +464,7 @@ impl From<UpdatePartnershipInput> for PartnershipPatch {
             stalled_after_days: i.stalled_after_days,
             returned_after_days: i.returned_after_days,
             overdue_actions_at_risk: i.overdue_actions_at_risk,
+            comparison_min_schools: i.comparison_min_schools,
             local_authority_codes: None,
         }
     }

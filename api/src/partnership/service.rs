@@ -60,6 +60,7 @@ pub struct PartnershipPatch {
     pub stalled_after_days: Option<i32>,
     pub returned_after_days: Option<i32>,
     pub overdue_actions_at_risk: Option<bool>,
+    pub comparison_min_schools: Option<i32>,
     /// Replaces the partnership's LA codes.
     pub local_authority_codes: Option<Vec<String>>,
 }
@@ -232,6 +233,7 @@ pub async fn create(
         stalled_after_days: 60,
         returned_after_days: 30,
         overdue_actions_at_risk: false,
+        comparison_min_schools: 5,
         framework_version: Some(data.framework.version),
         local_authority_codes: la_codes,
     };
@@ -320,6 +322,7 @@ pub async fn update(
     let stalled = patch.stalled_after_days.map(|d| check_days("stalledAfterDays", d)).transpose()?;
     let returned = patch.returned_after_days.map(|d| check_days("returnedAfterDays", d)).transpose()?;
     let la_codes = patch.local_authority_codes.as_deref().map(check_la_codes).transpose()?;
+    let min_schools = patch.comparison_min_schools.map(check_min_schools).transpose()?;
 
     let txn = crate::db::begin_write(db).await?;
     // Two changes at once must not both read the old row (PostgreSQL; SQLite has one writer).
@@ -429,6 +432,13 @@ pub async fn update(
             .push(("partnership.overdue_actions_at_risk_set", format!("set overdueActionsAtRisk to {on}")));
         row.overdue_actions_at_risk = Set(on);
     }
+    if let Some(n) = min_schools.filter(|n| *n != p.comparison_min_schools) {
+        changes.push((
+            "partnership.comparison_min_schools_set",
+            format!("set comparisonMinSchools from {} to {n}", p.comparison_min_schools),
+        ));
+        row.comparison_min_schools = Set(n);
+    }
     if let Some(codes) = la_codes.filter(|c| *c != p.local_authority_codes) {
         changes.push((
             "partnership.local_authorities_set",
@@ -488,6 +498,16 @@ fn check_max_active_mentees(n: i32) -> ApiResult<i32> {
         Ok(n)
     } else {
         Err(ApiError::invalid("maxActiveMentees", "must be between 1 and 20"))
+    }
+}
+
+/// The fewest schools a group shows averages for: at least 3, so that an average never hides
+/// fewer schools than that.
+fn check_min_schools(n: i32) -> ApiResult<i32> {
+    if (crate::comparison::MIN_GROUP_FLOOR..=100).contains(&n) {
+        Ok(n)
+    } else {
+        Err(ApiError::invalid("comparisonMinSchools", "from 3 to 100"))
     }
 }
 

@@ -180,6 +180,19 @@ impl School {
     async fn ai_policy(&self, ctx: &Context<'_>, as_of: Option<Date>) -> Result<AiPolicy> {
         ai_policy_of(ctx, &self.0, as_of.map(|d| d.0)).await
     }
+    /// Per area of its partnership's framework, on `asOf` (default today): the school's share
+    /// of its target level's criteria rated SECURE or better and its evidence, beside its
+    /// cohort's, trust's and partnership's averages (hidden for groups with fewer schools with
+    /// ratings than the partnership's `comparisonMinSchools`). For those who read the school
+    /// in full.
+    async fn comparison(
+        &self,
+        ctx: &Context<'_>,
+        as_of: Option<Date>,
+    ) -> Result<Vec<crate::comparison::graphql::AreaComparison>> {
+        let day = as_of.map_or_else(crate::certification::journey::today, |d| d.0);
+        crate::comparison::graphql::for_school(ctx, &self.0, day).await
+    }
     /// Pairings in which this school mentors another; active ones only unless `includeEnded`.
     async fn mentees(
         &self,

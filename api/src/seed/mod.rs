@@ -157,6 +157,7 @@ pub fn generate(spec: &Spec) -> Dataset {
             stalled_after_days: 60,
             returned_after_days: 30,
             overdue_actions_at_risk: false,
+            comparison_min_schools: 5,
             framework_version: Some(1),
             local_authority_codes: la.code.clone(),
         };
