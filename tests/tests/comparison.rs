@@ -31,6 +31,18 @@ async fn setup(app: &TestApp) -> uuid::Uuid {
         fixtures::member(&app.db, p.id, school.id).await;
         fixtures::cohort_member(&app.db, &cohort, school.id).await;
     }
+    // The first school mentors the fourth.
+    let ids: Vec<uuid::Uuid> = {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+        let rows = entity::school::Entity::find()
+            .filter(entity::school::Column::Urn.is_in(URNS))
+            .order_by_asc(entity::school::Column::Urn)
+            .all(&app.db)
+            .await
+            .unwrap();
+        rows.into_iter().map(|s| s.id).collect()
+    };
+    fixtures::pairing(&app.db, &cohort, ids[0], ids[3], "2025-10-01").await;
     for urn in &URNS[..3] {
         fixtures::journey(app, CITY, *urn, "Cmp", Upto::GatheringEvidence).await;
     }
@@ -110,6 +122,30 @@ async fn a_school_sees_its_areas_beside_groups_large_enough_to_hide_each_school(
         json!({ "areaKey": "AI_LITERACY", "figures": { "schools": 3, "securePercent": 88.9 } })
     );
     assert_eq!(g["partnership"]["cohorts"][0]["areaFigures"][0]["figures"]["securePercent"], 88.9);
+}
+
+#[tokio::test]
+async fn the_city_sees_its_weakest_areas_commonest_gaps_and_strong_mentors() {
+    let app = TestApp::spawn().await;
+    let p = setup(&app).await;
+    let admin = app.token(Role::CityAdmin).partnership(CITY).sign();
+    let partner = app.token(Role::Partner).partnership(CITY).sign();
+    let pid = json!(api::ids::global_id("Partnership", p).to_string());
+    let q =
+        "query($p: ID!) { partnership(id: $p) { focus { weakestAreas { areaKey schoolsBelow schoolsRated }
+        notYetCriteria { code schools } strongMentors { school { urn } areaKeys } } } }";
+    let focus = app.gql(Some(&admin), q, json!({ "p": pid })).await.ok()["partnership"]["focus"].clone();
+    // Only AI literacy has a school below SECURE (the second, with LIT-E-STA NOT_YET); the
+    // first school mentors and rates every criterion of it SECURE.
+    assert_eq!(
+        focus,
+        json!({
+            "weakestAreas": [{ "areaKey": "AI_LITERACY", "schoolsBelow": 1, "schoolsRated": 3 }],
+            "notYetCriteria": [{ "code": "LIT-E-STA", "schools": 1 }],
+            "strongMentors": [{ "school": { "urn": URNS[0] }, "areaKeys": ["AI_LITERACY"] }]
+        })
+    );
+    app.gql(Some(&partner), q, json!({ "p": pid })).await.fails_with("FORBIDDEN");
 }
 
 #[tokio::test]

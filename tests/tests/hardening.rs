@@ -226,6 +226,14 @@ const CASES: &[Case] = &[
         "Date",
     ),
     case(
+        "Partnership.focus(asOf)",
+        Caller::CityAdmin,
+        false,
+        "$p: ID!",
+        "partnership(id: $p) { focus(asOf: DATE) { notYetCriteria { code } } }",
+        "Date",
+    ),
+    case(
         "DecisionInput.awardedOn",
         Caller::Assessor,
         true,

@@ -8,7 +8,11 @@ use chrono::NaiveDate;
 use entity::school;
 use uuid::Uuid;
 
-use super::{AreaFigures, Figures, Group, GroupFigure, read::FiguresOf};
+use super::{
+    AreaFigures, Figures, Group, GroupFigure,
+    focus::{Focus, StrongSchool, focus},
+    read::FiguresOf,
+};
 use crate::{access::require_full, auth::Viewer, certification::loader::JourneyLoader, loaders::load_one};
 
 /// A group's figures in one area: the mean over its schools with ratings, or null (with the
@@ -147,4 +151,80 @@ pub async fn for_group(
             figures: figures.group(group, key).into(),
         })
         .collect())
+}
+
+/// An area where schools most often stand below SECURE.
+#[derive(SimpleObject)]
+pub struct WeakArea {
+    pub area_key: String,
+    pub area_name: String,
+    /// Schools with ratings that rate a criterion of the area below SECURE (or not at all).
+    pub schools_below: i32,
+    /// Schools with ratings.
+    pub schools_rated: i32,
+}
+
+/// A criterion and how many schools rate it NOT_YET.
+#[derive(SimpleObject)]
+pub struct CriterionGap {
+    pub code: String,
+    pub schools: i32,
+}
+
+/// A school able to mentor (mentoring now, or certified) that rates every criterion of some
+/// of the weakest areas SECURE or better.
+pub struct StrongMentor(StrongSchool);
+
+#[Object]
+impl StrongMentor {
+    async fn school(&self, ctx: &Context<'_>) -> Result<crate::school::School> {
+        crate::school::graphql::school_by_id(ctx, self.0.school).await
+    }
+    /// The weakest areas it is strong in.
+    async fn area_keys(&self) -> &[String] {
+        &self.0.areas
+    }
+}
+
+/// What the city should do next, on one day.
+pub struct PartnershipFocus(Focus);
+
+#[Object]
+impl PartnershipFocus {
+    /// The areas with the most schools below SECURE, most first.
+    async fn weakest_areas(&self) -> Vec<WeakArea> {
+        self.0
+            .weakest
+            .iter()
+            .map(|w| WeakArea {
+                area_key: w.key.clone(),
+                area_name: w.name.clone(),
+                schools_below: w.below as i32,
+                schools_rated: w.rated as i32,
+            })
+            .collect()
+    }
+    /// The criteria most often rated NOT_YET, most first.
+    async fn not_yet_criteria(&self) -> Vec<CriterionGap> {
+        self.0
+            .not_yet
+            .iter()
+            .map(|(code, n)| CriterionGap { code: code.clone(), schools: *n as i32 })
+            .collect()
+    }
+    /// Schools that could pair with others or run training in those areas, the strongest first.
+    async fn strong_mentors(&self) -> Vec<StrongMentor> {
+        self.0.mentors.iter().cloned().map(StrongMentor).collect()
+    }
+}
+
+/// `Partnership.focus`: the partnership's figures on `as_of`, read once, summed up.
+pub async fn focus_of(
+    ctx: &Context<'_>,
+    partnership: Uuid,
+    as_of: NaiveDate,
+    first: usize,
+) -> Result<PartnershipFocus> {
+    let figures = load_one::<JourneyLoader, _>(ctx, FiguresOf(partnership, as_of)).await?.unwrap_or_default();
+    Ok(PartnershipFocus(focus(&figures, first)))
 }

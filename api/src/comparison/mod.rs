@@ -6,6 +6,7 @@
 //! from an average. `read` loads a partnership's figures in a fixed number of statements;
 //! the figures themselves are pure functions, below.
 
+pub mod focus;
 pub mod graphql;
 pub mod read;
 
@@ -45,6 +46,10 @@ pub struct SchoolFigures {
     pub cohort: Option<Uuid>,
     /// None when the school had no rating on the day.
     pub areas: Option<HashMap<String, AreaFigures>>,
+    /// Codes of the target level's criteria it rated NOT_YET.
+    pub not_yet: Vec<String>,
+    /// Mentoring a school now, or certified: it can help others.
+    pub may_mentor: bool,
 }
 
 /// Which schools a group figure is over.
@@ -118,7 +123,7 @@ mod tests {
 
     fn school(cohort: u128, secure: usize, evidence: usize) -> SchoolFigures {
         let areas = HashMap::from([("A".to_owned(), AreaFigures { secure, total: 4, evidence })]);
-        SchoolFigures { trust: None, cohort: Some(Uuid::from_u128(cohort)), areas: Some(areas) }
+        SchoolFigures { cohort: Some(Uuid::from_u128(cohort)), areas: Some(areas), ..Default::default() }
     }
 
     #[test]

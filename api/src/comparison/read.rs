@@ -10,15 +10,15 @@ use std::{
 
 use chrono::{NaiveDate, NaiveTime};
 use entity::{
-    certification, cohort_school, evidence, evidence_criterion, partnership, partnership_school, rating,
-    school,
+    certification, cohort_school, evidence, evidence_criterion, mentorship_pairing as pairing, partnership,
+    partnership_school, rating, school,
 };
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QuerySelect, RelationTrait};
 use uuid::Uuid;
 
 use super::{AreaFigures, Figures, MIN_GROUP_FLOOR, SchoolFigures};
 use crate::{
-    certification::SelfRating,
+    certification::{SelfRating, Stage, journey::stage_on},
     error::ApiResult,
     framework::service::{self as frameworks},
 };
@@ -48,8 +48,8 @@ pub async fn load(db: &impl ConnectionTrait, p: &partnership::Model, as_of: Naiv
         .map(|c| (c.school_id, c.cohort_id))
         .collect();
     for (id, trust) in &members {
-        out.schools
-            .insert(*id, SchoolFigures { trust: *trust, cohort: cohorts.get(id).copied(), areas: None });
+        let (trust, cohort) = (*trust, cohorts.get(id).copied());
+        out.schools.insert(*id, SchoolFigures { trust, cohort, ..Default::default() });
     }
 
     // Each school's current journey: the newest it had started by the day.
@@ -67,6 +67,18 @@ pub async fn load(db: &impl ConnectionTrait, p: &partnership::Model, as_of: Naiv
         if newer {
             current.insert(j.school_id, j);
         }
+    }
+    let mentoring: Vec<Uuid> = pairing::Entity::find()
+        .select_only()
+        .column(pairing::Column::MentorSchoolId)
+        .filter(pairing::Column::PartnershipId.eq(p.id))
+        .filter(pairing::Column::EndedOn.is_null())
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (school_id, s) in out.schools.iter_mut() {
+        let certified = current.get(school_id).is_some_and(|j| stage_on(j, as_of) == Stage::Certified);
+        s.may_mentor = certified || mentoring.contains(school_id);
     }
     let ids: Vec<Uuid> = current.values().map(|j| j.id).collect();
     // The areas are the newest version's, whether or not any school has started on it.
@@ -110,15 +122,16 @@ pub async fn load(db: &impl ConnectionTrait, p: &partnership::Model, as_of: Naiv
         let Some(rows) = rated.get(&journey.id) else { continue };
         let Some(fw) = data.iter().find(|d| d.framework.id == journey.framework_id) else { continue };
         let mut areas: HashMap<String, AreaFigures> = HashMap::new();
+        let mut not_yet = Vec::new();
         let area_key = |area: Uuid| fw.area(area).map(|a| a.key.clone()).unwrap_or_default();
         for c in fw.criteria_at(journey.target_level_id) {
             let f = areas.entry(area_key(c.area_id)).or_default();
             f.total += 1;
-            let secure = rows.iter().any(|r| {
-                r.criterion_id == c.id
-                    && matches!(SelfRating::from_db(&r.rating), SelfRating::Secure | SelfRating::Exceeding)
-            });
-            f.secure += usize::from(secure);
+            let rating = rows.iter().find(|r| r.criterion_id == c.id).map(|r| SelfRating::from_db(&r.rating));
+            f.secure += usize::from(matches!(rating, Some(SelfRating::Secure | SelfRating::Exceeding)));
+            if rating == Some(SelfRating::NotYet) {
+                not_yet.push(c.code.clone());
+            }
         }
         let mut items: HashMap<String, HashSet<Uuid>> = HashMap::new();
         for (item, criterion) in linked.get(&journey.id).into_iter().flatten() {
@@ -131,6 +144,7 @@ pub async fn load(db: &impl ConnectionTrait, p: &partnership::Model, as_of: Naiv
         }
         if let Some(s) = out.schools.get_mut(school_id) {
             s.areas = Some(areas);
+            s.not_yet = not_yet;
         }
     }
     Ok(out)

@@ -173,6 +173,20 @@ impl Partnership {
         crate::comparison::graphql::for_group(ctx, self.0.id, crate::comparison::Group::Partnership, day)
             .await
     }
+    /// What the city should do next on `asOf` (default today): the `first` (default 3, at
+    /// most 20) areas where most schools are below SECURE, the criteria most often rated
+    /// NOT_YET, and the schools able to mentor that are strong in those areas. City admins.
+    #[graphql(guard = "crate::access::RoleGuard(&[crate::auth::Role::CityAdmin])")]
+    async fn focus(
+        &self,
+        ctx: &Context<'_>,
+        as_of: Option<Date>,
+        #[graphql(default = 3)] first: i32,
+    ) -> Result<crate::comparison::graphql::PartnershipFocus> {
+        ctx.data::<Viewer>()?.require_partnership(self.0.id).extend()?;
+        let day = as_of.map_or_else(crate::certification::journey::today, |d| d.0);
+        crate::comparison::graphql::focus_of(ctx, self.0.id, day, first.clamp(1, 20) as usize).await
+    }
     /// How far the partnership is from its goal on `asOf` (default today). Anonymous callers
     /// read the headline numbers; the at-risk list and AI policy counts need a sign-in.
     async fn progress(&self, ctx: &Context<'_>, as_of: Option<Date>) -> Result<Progress> {
