@@ -20,14 +20,19 @@ const ACTIONS: &str = "query($id: ID!) { certification(id: $id) { actions { titl
 const COUNTS: &str =
     "query($id: ID!) { certification(id: $id) { actionCounts { planned inProgress done dropped overdue } } }";
 
-async fn csv(app: &TestApp, token: &str) -> String {
-    let req = axum::http::Request::get(format!("/reports/schools.csv?partnership={CITY}"))
+async fn get_csv(app: &TestApp, path: &str, token: &str) -> (u16, String) {
+    let req = axum::http::Request::get(path)
         .header("authorization", format!("Bearer {token}"))
         .body(axum::body::Body::empty())
         .unwrap();
     let res = tower::ServiceExt::oneshot(app.router(), req).await.unwrap();
+    let status = res.status().as_u16();
     let body = http_body_util::BodyExt::collect(res.into_body()).await.unwrap().to_bytes();
-    String::from_utf8(body.to_vec()).unwrap()
+    (status, String::from_utf8(body.to_vec()).unwrap())
+}
+
+async fn csv(app: &TestApp, token: &str) -> String {
+    get_csv(app, &format!("/reports/schools.csv?partnership={CITY}"), token).await.1
 }
 
 async fn partnership_id(app: &TestApp) -> uuid::Uuid {
@@ -166,12 +171,44 @@ async fn a_school_plans_its_mentor_comments_and_partners_see_counts_only() {
     let after = mentee_risks(app.gql(Some(&admin), risk, json!({ "p": p })).await.ok()).expect("at risk");
     assert!(after["risks"].as_array().unwrap().contains(&json!("OVERDUE_ACTIONS")), "{after}");
     assert!(after["reason"].as_str().unwrap().contains("1 planned action overdue"), "{after}");
-    let csv = csv(&app, &admin).await;
-    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
-    let row = csv.lines().find(|l| l.starts_with(&MENTEE.to_string())).unwrap();
+    let export = csv(&app, &admin).await;
+    let header: Vec<&str> = export.lines().next().unwrap().split(',').collect();
+    let row = export.lines().find(|l| l.starts_with(&MENTEE.to_string())).unwrap();
     let cells: Vec<&str> = row.split(',').collect();
-    assert_eq!(&header[header.len() - 2..], ["open_actions", "overdue_actions"]);
-    assert_eq!(&cells[cells.len() - 2..], ["2", "1"]);
+    // The city admin's export carries one share per area after the counts: all 15 criteria
+    // of the mentee were rated SECURE.
+    let at = header.iter().position(|h| *h == "open_actions").unwrap();
+    assert_eq!(&header[at..at + 3], ["open_actions", "overdue_actions", "secure_pct_ai_literacy"]);
+    assert_eq!(header.len(), at + 7);
+    assert_eq!(&cells[at..], ["2", "1", "100", "100", "100", "100", "100"]);
+    // A partner's export has the counts but no per-school shares.
+    let theirs = csv(&app, &partner).await;
+    let header: Vec<&str> = theirs.lines().next().unwrap().split(',').collect();
+    assert_eq!(header.last(), Some(&"overdue_actions"));
+    assert!(!theirs.contains("secure_pct"));
+
+    // The local authority exports every plan; nobody else does.
+    let (status, plans) = get_csv(&app, &format!("/reports/actions.csv?partnership={CITY}"), &admin).await;
+    assert_eq!(status, 200);
+    let lines: Vec<&str> = plans.lines().collect();
+    assert_eq!(lines[0], "urn,school,area,title,owner,due_on,status,overdue,updated_on");
+    assert_eq!(lines.len(), 3, "{plans}");
+    assert!(
+        lines[1].starts_with(&format!(
+            "{MENTEE},Wren Primary,AI literacy,Parents' evening,TEACHERS,{},PLANNED,true,",
+            day(-3)
+        )),
+        "{plans}"
+    );
+    assert!(
+        lines[2].contains(",Staff AI training,TEACHERS,") && lines[2].contains(",IN_PROGRESS,false,"),
+        "{plans}"
+    );
+    for token in [&partner, &mentor, &lead] {
+        let (status, body) = get_csv(&app, &format!("/reports/actions.csv?partnership={CITY}"), token).await;
+        assert_eq!(status, 403, "{body}");
+        assert!(!body.contains("Parents"));
+    }
 
     // The mentor view counts the overdue action; done, it no longer does.
     let view = "query { me { school { mentees { progress { overdueActions } } } } }";

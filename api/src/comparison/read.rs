@@ -19,7 +19,7 @@ use uuid::Uuid;
 use super::{AreaFigures, Figures, MIN_GROUP_FLOOR, SchoolFigures};
 use crate::{
     certification::{SelfRating, Stage, journey::stage_on},
-    error::ApiResult,
+    error::{ApiError, ApiResult},
     framework::service::{self as frameworks},
 };
 
@@ -82,8 +82,13 @@ pub async fn load(db: &impl ConnectionTrait, p: &partnership::Model, as_of: Naiv
     }
     let ids: Vec<Uuid> = current.values().map(|j| j.id).collect();
     // The areas are the newest version's, whether or not any school has started on it.
-    let newest = frameworks::latest(db, slug).await?;
-    let mut versions: Vec<Uuid> = current.values().map(|j| j.framework_id).chain([newest.id]).collect();
+    let newest = match frameworks::latest(db, slug).await {
+        Ok(f) => Some(f.id),
+        // A partnership whose framework is not loaded yet has no areas to compare.
+        Err(ApiError::NotFound(_)) => None,
+        Err(e) => return Err(e),
+    };
+    let mut versions: Vec<Uuid> = current.values().map(|j| j.framework_id).chain(newest).collect();
     versions.sort();
     versions.dedup();
     let data = frameworks::known(db, versions).await?;

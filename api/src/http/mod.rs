@@ -53,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))
         .route("/reports/schools.csv", get(reports::schools_csv))
+        .route("/reports/actions.csv", get(reports::actions_csv))
         .route("/metrics", get(crate::metrics::metrics))
         .merge(crate::certificate::http::routes())
         // Refuses a larger Content-Length at once (413), and cuts off a body without one (chunked)

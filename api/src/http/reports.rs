@@ -29,15 +29,20 @@ pub async fn schools_csv(
             if let Some(throttled) = state.rate_limits.refuse_caller(&viewer) {
                 return throttled;
             }
-            start(&state, &viewer, &params).await
+            // Per-area self-assessment shares are drafts: only the partnership's city admins,
+            // who read every member school in full, get those columns.
+            start(&state, &viewer, &params).await.map(|(p, req)| {
+                let shares = viewer.actor().ok().and_then(|a| a.admin_of().ok()) == Some(p.id);
+                (p, req, shares)
+            })
         }
         Err(e) => Err(e),
     };
     match started {
-        Ok((p, req)) => {
+        Ok((p, req, shares)) => {
             tracing::info!(partnership = %p.slug, as_of = %req.as_of, "CSV export");
             let name = format!("attachment; filename=\"{}-schools-{}.csv\"", p.slug, req.as_of);
-            let mut res = Body::from_stream(rows(state.db.clone(), p, req)).into_response();
+            let mut res = Body::from_stream(rows(state.db.clone(), p, req, shares)).into_response();
             let h = res.headers_mut();
             h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
             if let Ok(v) = HeaderValue::from_str(&name) {
@@ -47,6 +52,36 @@ pub async fn schools_csv(
         }
         Err(e) => e.into_response(),
     }
+}
+
+/// `GET /reports/actions.csv?partnership=SLUG[&asOf=YYYY-MM-DD]`: the member schools' action
+/// plans, for the partnership's city admins only.
+pub async fn actions_csv(
+    State(state): State<AppState>,
+    viewer: Result<Viewer, ApiError>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let answer = async {
+        let viewer = viewer?;
+        if let Some(throttled) = state.rate_limits.refuse_caller(&viewer) {
+            return Ok(throttled);
+        }
+        let (p, req) = start(&state, &viewer, &params).await?;
+        if viewer.actor()?.admin_of()? != p.id {
+            return Err(ApiError::Forbidden("export action plans: only the partnership's city admins can"));
+        }
+        let body = crate::plan::export::csv(&state.db, &p, req.as_of).await?;
+        tracing::info!(partnership = %p.slug, as_of = %req.as_of, "action plans export");
+        let name = format!("attachment; filename=\"{}-actions-{}.csv\"", p.slug, req.as_of);
+        let mut res = body.into_response();
+        let h = res.headers_mut();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+        if let Ok(v) = HeaderValue::from_str(&name) {
+            h.insert(header::CONTENT_DISPOSITION, v);
+        }
+        Ok(res)
+    };
+    answer.await.unwrap_or_else(|e: ApiError| e.into_response())
 }
 
 /// Checks the caller and the parameters before the first byte is sent.

@@ -2,6 +2,7 @@
 //! seeds' "Self-Assess & Plan"). The school lead writes them; its mentor school's lead and the
 //! city admins comment; everyone who sees the journey sees the counts only.
 
+pub mod export;
 pub mod graphql;
 pub mod loader;
 pub mod service;

@@ -3,17 +3,18 @@
 //! tools. It is written page by page as it is read, so memory stays flat however many schools
 //! there are.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
 use axum::body::Bytes;
 use chrono::NaiveDate;
 use entity::partnership;
-use futures::{Stream, StreamExt, stream};
+use futures::{Stream, stream};
 use sea_orm::DatabaseConnection;
 
 use super::service::{self, Facts, Filter, Slice};
 use crate::{
     certification::journey::today,
+    comparison::{self, Figures},
     error::{ApiError, ApiResult},
     ids,
     policy::service::PolicyStatus,
@@ -80,35 +81,53 @@ impl Request {
     }
 }
 
-/// The CSV, header first, then one page of schools at a time.
+fn stopped(e: ApiError) -> std::io::Error {
+    tracing::error!(error = %e, "CSV export stopped");
+    std::io::Error::other("the export failed")
+}
+
+/// The CSV, header first, then one page of schools at a time. With `shares` (for callers who
+/// read every school in full), one more column per area: the school's share of its target
+/// level's criteria there rated SECURE or better (`secure_pct_<area key>`), from the
+/// comparison figures, read once before the header.
 pub fn rows(
     db: DatabaseConnection,
     partnership: partnership::Model,
     req: Request,
+    shares: bool,
 ) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send {
-    let mut header = writer();
-    let _ = header.write_record(HEADER);
-    let first = Bytes::from(header.into_inner().unwrap_or_default());
-    let pages = stream::try_unfold(Some(None::<i32>), move |after| {
+    // (header sent, the page after this URN, the figures)
+    let start = (false, Some(None::<i32>), None::<Arc<Figures>>);
+    stream::try_unfold(start, move |(sent, after, figures)| {
         let db = db.clone();
         let p = partnership.clone();
         let (filter, as_of) = (req.filter, req.as_of);
         async move {
+            if !sent {
+                let figures = match shares {
+                    true => Some(Arc::new(comparison::read::load(&db, &p, as_of).await.map_err(stopped)?)),
+                    false => None,
+                };
+                let mut header: Vec<String> = HEADER.iter().map(|h| (*h).to_owned()).collect();
+                for (key, _) in figures.iter().flat_map(|f| &f.areas) {
+                    header.push(format!("secure_pct_{}", key.to_ascii_lowercase()));
+                }
+                let mut out = writer();
+                let _ = out.write_record(&header);
+                return Ok(Some((Bytes::from(out.into_inner().unwrap_or_default()), (true, after, figures))));
+            }
             let Some(after) = after else { return Ok(None) };
             let slice = Slice::Page { filter, after, limit: PAGE };
-            let facts = service::load(&db, &p, None, slice).await.map_err(|e| {
-                tracing::error!(error = %e, "CSV export stopped");
-                std::io::Error::other("the export failed")
-            })?;
+            let facts = service::load(&db, &p, None, slice).await.map_err(stopped)?;
             let Some(last) = facts.schools.last().map(|s| s.school.urn) else { return Ok(None) };
             let next = (facts.schools.len() as u64 == PAGE).then_some(Some(last));
-            Ok(Some((Bytes::from(page(&facts, as_of)), next)))
+            let bytes = Bytes::from(page(&facts, as_of, figures.as_deref()));
+            Ok(Some((bytes, (true, next, figures))))
         }
-    });
-    stream::once(async move { Ok(first) }).chain(pages)
+    })
 }
 
-fn page(facts: &Facts, as_of: NaiveDate) -> Vec<u8> {
+fn page(facts: &Facts, as_of: NaiveDate, figures: Option<&Figures>) -> Vec<u8> {
     let mut out = writer();
     for s in &facts.schools {
         let st = facts.status(s, as_of);
@@ -138,6 +157,14 @@ fn page(facts: &Facts, as_of: NaiveDate) -> Vec<u8> {
             s.open_actions_on(as_of).to_string(),
             s.overdue_actions_on(as_of).to_string(),
         ];
+        let mut fields = fields.to_vec();
+        if let Some(f) = figures {
+            let mine = f.schools.get(&s.school.id).and_then(|m| m.areas.as_ref());
+            for (key, _) in &f.areas {
+                let share = mine.map(|a| a.get(key).copied().unwrap_or_default().secure_percent());
+                fields.push(share.map(|p| p.to_string()).unwrap_or_default());
+            }
+        }
         // Writing to memory cannot fail.
         let _ = out.write_record(&fields);
     }
