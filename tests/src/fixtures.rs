@@ -52,6 +52,8 @@ pub async fn partnership(db: &DatabaseConnection, slug: &str, name: &str) -> par
         required_level: Set(None),
         stalled_after_days: Set(60),
         returned_after_days: Set(30),
+        overdue_actions_at_risk: Set(false),
+        comparison_min_schools: Set(5),
         ..Default::default()
     }
     .insert(db)

@@ -122,6 +122,14 @@ async fn a_school_sees_its_areas_beside_groups_large_enough_to_hide_each_school(
         json!({ "areaKey": "AI_LITERACY", "figures": { "schools": 3, "securePercent": 88.9 } })
     );
     assert_eq!(g["partnership"]["cohorts"][0]["areaFigures"][0]["figures"]["securePercent"], 88.9);
+    // The trust has two schools with ratings: below the minimum of three, so hidden.
+    let trust = "query($u: Int!, $p: ID!) { school(urn: $u) { trust { areaFigures(partnership: $p) { areaKey figures { schools securePercent hiddenBecause } } } } }";
+    let t = app.gql(Some(&partner), trust, json!({ "u": URNS[0], "p": pid })).await.ok();
+    assert_eq!(
+        t["school"]["trust"]["areaFigures"][0],
+        json!({ "areaKey": "AI_LITERACY", "figures": { "schools": 2, "securePercent": null,
+            "hiddenBecause": "2 of its schools have ratings; figures are shown from 3" } })
+    );
 }
 
 #[tokio::test]

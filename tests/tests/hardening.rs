@@ -234,6 +234,14 @@ const CASES: &[Case] = &[
         "Date",
     ),
     case(
+        "Trust.areaFigures(asOf)",
+        Caller::CityAdmin,
+        false,
+        "$t: ID!, $p: ID!",
+        "trust(id: $t) { areaFigures(partnership: $p, asOf: DATE) { areaKey } }",
+        "Date",
+    ),
+    case(
         "DecisionInput.awardedOn",
         Caller::Assessor,
         true,

@@ -53,6 +53,19 @@ impl Trust {
     ) -> Result<SchoolConnection> {
         schools_of(ctx, Parent::Trust(self.0.id), first, after).await
     }
+    /// The trust's self-assessment per area on `asOf` (default today), over its schools in
+    /// `partnership` that have ratings; hidden below the partnership's `comparisonMinSchools`.
+    /// Empty for callers who do not read the partnership.
+    async fn area_figures(
+        &self,
+        ctx: &Context<'_>,
+        partnership: ID,
+        as_of: Option<Date>,
+    ) -> Result<Vec<crate::comparison::graphql::AreaGroupFigures>> {
+        let p = ids::parse(&partnership, "Partnership").extend()?;
+        let day = as_of.map_or_else(crate::certification::journey::today, |d| d.0);
+        crate::comparison::graphql::for_group(ctx, p, crate::comparison::Group::Trust(self.0.id), day).await
+    }
     /// Progress of the trust's schools in a partnership on `asOf` (default today), measured
     /// against the partnership's deadline. `partnership` may be left out when the caller
     /// sees only one.
