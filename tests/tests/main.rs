@@ -9,6 +9,7 @@ mod conformance;
 mod cors;
 mod cost;
 mod credentials;
+mod dashboard;
 mod facts_cache;
 mod grants;
 mod hardening;

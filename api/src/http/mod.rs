@@ -3,6 +3,7 @@
 //! stack of layers; the one place a caller is read (`Viewer`'s extractor) and the one mapping of
 //! an `ApiError` to an HTTP answer.
 
+mod dashboard;
 mod graphql;
 mod health;
 mod rate;
@@ -56,6 +57,7 @@ pub fn router(state: AppState) -> Router {
         .route("/reports/actions.csv", get(reports::actions_csv))
         .route("/metrics", get(crate::metrics::metrics))
         .merge(crate::certificate::http::routes())
+        .merge(dashboard::routes())
         // Refuses a larger Content-Length at once (413), and cuts off a body without one (chunked)
         // once it passes the limit, rather than reading it whole.
         .layer(RequestBodyLimitLayer::new(max_body))
