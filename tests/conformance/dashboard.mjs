@@ -1,0 +1,104 @@
+// Opens the dashboard in headless Chromium (over the DevTools protocol), signs in with a token,
+// and checks what the page shows against the GraphQL answer, and that the page asked nothing
+// of any host but the server:
+//   node --experimental-websocket tests/conformance/dashboard.mjs BASE_URL TOKEN CHROMIUM
+// With SCREENSHOT=FILE it also saves a PNG of the page (README's picture).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const [base, token, chromium] = process.argv.slice(2);
+if (!base || !token || !chromium) {
+  console.error('usage: node --experimental-websocket dashboard.mjs BASE_URL TOKEN CHROMIUM');
+  process.exit(2);
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const failures = [];
+
+const profile = mkdtempSync(join(tmpdir(), 'dashboard-'));
+const browser = spawn(chromium, ['--headless', '--no-sandbox', '--disable-gpu', '--remote-debugging-port=0',
+  `--user-data-dir=${profile}`, 'about:blank'], { stdio: ['ignore', 'ignore', 'pipe'] });
+const endpoint = await new Promise((resolve, reject) => {
+  let seen = '';
+  browser.stderr.on('data', (d) => {
+    seen += d;
+    const m = seen.match(/DevTools listening on (ws:\/\/\S+)/);
+    if (m) resolve(m[1]);
+  });
+  setTimeout(() => reject(new Error(`chromium did not start: ${seen}`)), 20000);
+});
+const port = new URL(endpoint).port;
+const target = await (await fetch(`http://127.0.0.1:${port}/json/new?about:blank`, { method: 'PUT' })).json();
+const ws = new WebSocket(target.webSocketDebuggerUrl);
+await new Promise((r) => ws.addEventListener('open', r));
+let next = 0;
+const pending = new Map();
+const requested = [];
+ws.addEventListener('message', (event) => {
+  const msg = JSON.parse(event.data);
+  if (msg.id && pending.has(msg.id)) {
+    pending.get(msg.id)(msg);
+    pending.delete(msg.id);
+  } else if (msg.method === 'Network.requestWillBeSent') {
+    requested.push(msg.params.request.url);
+  }
+});
+const send = (method, params = {}) => new Promise((resolve) => {
+  next += 1;
+  pending.set(next, resolve);
+  ws.send(JSON.stringify({ id: next, method, params }));
+});
+const evaluate = async (expression) => {
+  const { result } = await send('Runtime.evaluate', { expression, awaitPromise: true, returnByValue: true });
+  return result.result.value;
+};
+
+try {
+  await send('Network.enable');
+  await send('Page.enable');
+  await send('Page.navigate', { url: `${base}/` });
+  await sleep(1500);
+  await evaluate(`document.getElementById('token').value = ${JSON.stringify(token)};
+    document.getElementById('token-form').requestSubmit(); true`);
+  let shown = null;
+  for (let i = 0; i < 40 && !shown; i += 1) {
+    await sleep(250);
+    shown = await evaluate(`document.getElementById('dashboard').hidden ? null : {
+      headline: document.getElementById('headline').innerText,
+      atRisk: document.querySelectorAll('#at-risk tbody tr').length,
+      cohorts: document.querySelectorAll('#cohorts tbody tr').length,
+      title: document.getElementById('title').textContent }`);
+  }
+  if (!shown) {
+    failures.push(`the dashboard never showed: ${await evaluate("document.getElementById('error').textContent")}`);
+  } else {
+    const q = '{ me { partnership { name progress { certified totalSchools atRiskCount } cohorts { name } } } }';
+    const answer = await (await fetch(`${base}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: q }),
+    })).json();
+    const p = answer.data.me.partnership;
+    if (shown.title !== p.name) failures.push(`title ${shown.title} is not ${p.name}`);
+    const certified = `${p.progress.certified} of ${p.progress.totalSchools}`;
+    if (!shown.headline.includes(certified)) failures.push(`headline lacks "${certified}": ${shown.headline}`);
+    if (shown.atRisk !== Math.min(50, p.progress.atRiskCount)) failures.push(`${shown.atRisk} at-risk rows`);
+    if (shown.cohorts !== p.cohorts.length) failures.push(`${shown.cohorts} cohort rows`);
+  }
+  if (process.env.SCREENSHOT && shown) {
+    await send('Emulation.setDeviceMetricsOverride', { width: 1000, height: 1300, deviceScaleFactor: 1, mobile: false });
+    const { result } = await send('Page.captureScreenshot', { format: 'png' });
+    writeFileSync(process.env.SCREENSHOT, Buffer.from(result.data, 'base64'));
+  }
+  const foreign = requested.filter((u) => !u.startsWith(`${base}/`) && !u.startsWith('about:'));
+  if (foreign.length) failures.push(`requests to other hosts: ${foreign.join(', ')}`);
+} finally {
+  ws.close();
+  browser.kill();
+}
+if (failures.length) {
+  console.error(failures.join('\n'));
+  process.exit(1);
+}
+console.log(`chromium signed in to ${base}/ and showed what the API answers; ${requested.length} requests, all to the server`);
