@@ -2,7 +2,9 @@
 // and checks what the page shows against the GraphQL answer, and that the page asked nothing
 // of any host but the server:
 //   node --experimental-websocket tests/conformance/dashboard.mjs BASE_URL TOKEN CHROMIUM
-// With SCREENSHOT=FILE it also saves a PNG of the page (README's picture).
+// With SCREENSHOT=FILE it also saves a PNG of the page (README's picture). With SCHOOL_TOKEN and
+// JOURNEY (an ENROLLED journey of that school) it moves the journey and waits for the page to
+// change without a reload (the progressChanged subscription).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -91,7 +93,27 @@ try {
     const { result } = await send('Page.captureScreenshot', { format: 'png' });
     writeFileSync(process.env.SCREENSHOT, Buffer.from(result.data, 'base64'));
   }
-  const foreign = requested.filter((u) => !u.startsWith(`${base}/`) && !u.startsWith('about:'));
+  // A stage change made through GraphQL reaches the page without a reload.
+  if (shown && process.env.SCHOOL_TOKEN && process.env.JOURNEY) {
+    const stages = () => evaluate(`document.getElementById('stages').innerText`);
+    const before = await stages();
+    const move = `mutation($id: ID!) { moveTo(certification: $id, stage: SELF_ASSESSING) { stage } }`;
+    const moved = await (await fetch(`${base}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${process.env.SCHOOL_TOKEN}` },
+      body: JSON.stringify({ query: move, variables: { id: process.env.JOURNEY } }),
+    })).json();
+    if (moved.errors) failures.push(`the stage change failed: ${JSON.stringify(moved.errors)}`);
+    let after = before;
+    for (let i = 0; i < 40 && after === before; i += 1) {
+      await sleep(250);
+      after = await stages();
+    }
+    if (after === before) failures.push('the page did not change after a stage change');
+    else console.log('the page updated live after a stage change');
+  }
+  const wsBase = base.replace(/^http/, 'ws');
+  const foreign = requested.filter((u) => !u.startsWith(`${base}/`) && !u.startsWith(`${wsBase}/`) && !u.startsWith('about:'));
   if (foreign.length) failures.push(`requests to other hosts: ${foreign.join(', ')}`);
 } finally {
   ws.close();

@@ -2,7 +2,7 @@
 // answer written into the page as text (never as HTML).
 "use strict";
 
-const QUERY = `{ me { role partnership { slug name progress {
+const QUERY = `{ me { role partnership { id slug name progress {
   asOf certified totalSchools percentCertified daysToDeadline deadline onTrack projectedCompletion projectionNote
   atRiskCount atRisk(first: 50) { school { urn name } reason } byStage { stage count } }
   cohorts { name targetOn progress { certified totalSchools } } } } }`;
@@ -63,6 +63,38 @@ async function load(token) {
   $("csv").href = `/reports/schools.csv?partnership=${encodeURIComponent(p.slug)}`;
   $("sign-in").hidden = true;
   $("dashboard").hidden = false;
+  listen(token, p.id);
+}
+
+// Live: the progressChanged subscription (graphql-transport-ws) reloads the page's figures
+// after every change in the partnership, without reloading the page.
+let socket = null;
+function listen(token, partnership) {
+  if (socket) return;
+  const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/graphql`;
+  socket = new WebSocket(url, "graphql-transport-ws");
+  socket.addEventListener("open", () => {
+    socket.send(JSON.stringify({ type: "connection_init", payload: { Authorization: `Bearer ${token}` } }));
+  });
+  socket.addEventListener("message", (event) => {
+    const msg = JSON.parse(event.data);
+    if (msg.type === "connection_ack") {
+      socket.send(JSON.stringify({
+        id: "progress",
+        type: "subscribe",
+        payload: { query: "subscription($p: ID!) { progressChanged(partnership: $p) { certified } }", variables: { p: partnership } },
+      }));
+      $("live").textContent = "Live: updates as schools move on.";
+    } else if (msg.type === "next") {
+      show();
+    } else if (msg.type === "ping") {
+      socket.send(JSON.stringify({ type: "pong" }));
+    }
+  });
+  socket.addEventListener("close", () => {
+    socket = null;
+    $("live").textContent = "Not live: reload the page to reconnect.";
+  });
 }
 
 async function show() {
@@ -87,6 +119,7 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   $("sign-out").addEventListener("click", () => {
     sessionStorage.removeItem("token");
+    if (socket) socket.close();
     $("dashboard").hidden = true;
     $("sign-in").hidden = false;
   });
