@@ -63,6 +63,15 @@ pub struct CertificateService {
     credentials: Arc<Credentials>,
 }
 
+/// A certificate number as stored (upper case), or NOT_FOUND for text no number could be.
+fn certificate_number(text: &str) -> ApiResult<String> {
+    let number = text.trim().to_ascii_uppercase();
+    if number.len() > 40 || !validate::matchable(&number) {
+        return Err(ApiError::NotFound("certificate".into()));
+    }
+    Ok(number)
+}
+
 impl CertificateService {
     pub fn new(db: DatabaseConnection, events: EventBus, credentials: Arc<Credentials>) -> Self {
         Self { db, events, credentials }
@@ -78,11 +87,8 @@ impl CertificateService {
 
     /// The public certificate check, by number; NOT_FOUND for anything else.
     pub async fn certificate(&self, number: &str) -> ApiResult<CertificateView> {
-        let number = number.trim().to_ascii_uppercase();
+        let number = certificate_number(number)?;
         let not_found = || ApiError::NotFound("certificate".into());
-        if number.len() > 40 || !validate::matchable(&number) {
-            return Err(not_found());
-        }
         let (journey, school) = certification::Entity::find()
             .filter(certification::Column::CertificateNumber.eq(&number))
             .find_also_related(school::Entity)
@@ -122,11 +128,8 @@ impl CertificateService {
     pub async fn revoke(&self, actor: &Actor, number: &str, reason: &str) -> ApiResult<certification::Model> {
         actor.may_revoke()?;
         let reason = validate::long_text("reason", reason, MAX_REASON)?;
-        let number = number.trim().to_ascii_uppercase();
+        let number = certificate_number(number)?;
         let not_found = || ApiError::NotFound("certificate".into());
-        if number.len() > 40 || !validate::matchable(&number) {
-            return Err(not_found());
-        }
         let id = certification::Entity::find()
             .select_only()
             .column(certification::Column::Id)

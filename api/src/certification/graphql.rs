@@ -25,6 +25,7 @@ use crate::{
         graphql::{Certificate, Credential},
         loader::CredentialOf,
     },
+    comparison::percent,
     error::{ApiError, Extend},
     events::{self, EventBus, StageEvent},
     framework::{
@@ -58,10 +59,6 @@ impl Certification {
 
 fn date_or_today(date: Option<Date>) -> NaiveDate {
     date.map_or_else(today, |d| d.0)
-}
-
-fn percent(part: usize, whole: usize) -> f64 {
-    if whole == 0 { 0.0 } else { (part as f64 * 1000.0 / whole as f64).round() / 10.0 }
 }
 
 #[Object]

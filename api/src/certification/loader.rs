@@ -59,7 +59,10 @@ pub struct JourneyLoader {
     pub partnerships: Vec<Uuid>,
 }
 
-fn group<K: std::hash::Hash + Eq, V>(rows: impl IntoIterator<Item = (K, V)>) -> HashMap<K, Vec<V>> {
+/// Rows grouped by key, in their order.
+pub(crate) fn group<K: std::hash::Hash + Eq, V>(
+    rows: impl IntoIterator<Item = (K, V)>,
+) -> HashMap<K, Vec<V>> {
     let mut out: HashMap<K, Vec<V>> = HashMap::new();
     for (k, v) in rows {
         out.entry(k).or_default().push(v);

@@ -35,7 +35,8 @@ impl AreaFigures {
     }
 }
 
-fn percent(part: usize, whole: usize) -> f64 {
+/// `part` of `whole` in percent, one decimal; 0 of nothing.
+pub(crate) fn percent(part: usize, whole: usize) -> f64 {
     if whole == 0 { 0.0 } else { (part as f64 * 1000.0 / whole as f64).round() / 10.0 }
 }
 

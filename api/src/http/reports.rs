@@ -41,14 +41,8 @@ pub async fn schools_csv(
     match started {
         Ok((p, req, shares)) => {
             tracing::info!(partnership = %p.slug, as_of = %req.as_of, "CSV export");
-            let name = format!("attachment; filename=\"{}-schools-{}.csv\"", p.slug, req.as_of);
-            let mut res = Body::from_stream(rows(state.db.clone(), p, req, shares)).into_response();
-            let h = res.headers_mut();
-            h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-            if let Ok(v) = HeaderValue::from_str(&name) {
-                h.insert(header::CONTENT_DISPOSITION, v);
-            }
-            res
+            let name = format!("{}-schools-{}.csv", p.slug, req.as_of);
+            csv_file(Body::from_stream(rows(state.db.clone(), p, req, shares)), &name)
         }
         Err(e) => e.into_response(),
     }
@@ -72,16 +66,20 @@ pub async fn actions_csv(
         }
         let body = crate::plan::export::csv(&state.db, &p, req.as_of).await?;
         tracing::info!(partnership = %p.slug, as_of = %req.as_of, "action plans export");
-        let name = format!("attachment; filename=\"{}-actions-{}.csv\"", p.slug, req.as_of);
-        let mut res = body.into_response();
-        let h = res.headers_mut();
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-        if let Ok(v) = HeaderValue::from_str(&name) {
-            h.insert(header::CONTENT_DISPOSITION, v);
-        }
-        Ok(res)
+        Ok(csv_file(Body::from(body), &format!("{}-actions-{}.csv", p.slug, req.as_of)))
     };
     answer.await.unwrap_or_else(|e: ApiError| e.into_response())
+}
+
+/// A CSV download named `file`.
+fn csv_file(body: Body, file: &str) -> Response {
+    let mut res = body.into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    res
 }
 
 /// Checks the caller and the parameters before the first byte is sent.

@@ -21,6 +21,7 @@ use crate::{
         Cohort,
         loader::{CohortById, CohortLoader},
     },
+    comparison::percent,
     error::{ApiError, Extend},
     framework::{
         FrameworkData,
@@ -112,10 +113,6 @@ async fn mentee_progress(ctx: &Context<'_>, p: &pairing::Model, as_of: NaiveDate
         as_of,
     );
     Ok(MenteeProgress { view, journey: Some(journey), data: Some(data), as_of })
-}
-
-fn percent(part: usize, whole: usize) -> f64 {
-    if whole == 0 { 0.0 } else { (part as f64 * 1000.0 / whole as f64).round() / 10.0 }
 }
 
 pub struct MenteeProgress {

@@ -8,7 +8,11 @@ use sea_orm::{
 };
 
 use super::{ActionOwner, ActionStatus, overdue};
-use crate::{error::ApiResult, framework::service as frameworks, progress::export::cell};
+use crate::{
+    error::ApiResult,
+    framework::service as frameworks,
+    progress::export::{cell, writer},
+};
 
 pub const HEADER: [&str; 9] =
     ["urn", "school", "area", "title", "owner", "due_on", "status", "overdue", "updated_on"];
@@ -38,7 +42,7 @@ pub async fn csv(db: &impl ConnectionTrait, p: &partnership::Model, as_of: Naive
         .await?;
     let data = frameworks::known(db, versions).await?;
     let area = |id| data.iter().find_map(|d| d.area(id)).map(|a| a.name.clone()).unwrap_or_default();
-    let mut out = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
+    let mut out = writer();
     let _ = out.write_record(HEADER);
     for (a, s) in rows {
         let Some(s) = s else { continue };

@@ -7,7 +7,10 @@ use entity::{improvement_action as action, improvement_action_event as action_ev
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
-use crate::{certification::loader::JourneyLoader, error::ApiError};
+use crate::{
+    certification::loader::{JourneyLoader, group},
+    error::ApiError,
+};
 
 /// Key: a journey's actions, soonest due first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -16,14 +19,6 @@ pub struct ActionsOf(pub Uuid);
 /// Key: an action's history (its changes and comments), oldest first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ActionHistoryOf(pub Uuid);
-
-fn group<K: std::hash::Hash + Eq, V>(rows: impl IntoIterator<Item = (K, V)>) -> HashMap<K, Vec<V>> {
-    let mut out: HashMap<K, Vec<V>> = HashMap::new();
-    for (k, v) in rows {
-        out.entry(k).or_default().push(v);
-    }
-    out
-}
 
 impl Loader<ActionsOf> for JourneyLoader {
     type Value = Vec<action::Model>;

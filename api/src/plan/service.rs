@@ -18,6 +18,7 @@ use crate::{
     certification::{
         Stage,
         journey::{find_visible, now, role_name, today},
+        service::optional_text,
     },
     error::{ApiError, ApiResult},
     framework::{FrameworkData, service as frameworks},
@@ -71,13 +72,6 @@ fn history(action: &action::Model, actor: &Actor, at: DateTime<FixedOffset>) -> 
         actor_name: Set(actor.display_name.clone()),
         actor_role: Set(role_name(actor.role)),
         comment: Set(None),
-    }
-}
-
-fn optional_comment(value: Option<String>) -> ApiResult<Option<String>> {
-    match value {
-        Some(v) if !v.trim().is_empty() => validate::long_text("note", &v, MAX_COMMENT).map(Some),
-        _ => Ok(None),
     }
 }
 
@@ -184,7 +178,7 @@ impl PlanService {
         patch: ActionPatch,
         expected: Option<i32>,
     ) -> ApiResult<action::Model> {
-        let note = optional_comment(patch.note)?;
+        let note = optional_text("note", patch.note, MAX_COMMENT)?;
         let title = patch.title.map(|t| validate::text("title", &t, MAX_TITLE)).transpose()?;
         let due_on = patch.due_on.map(due).transpose()?;
         let txn = crate::db::begin_write(&self.db).await?;

@@ -188,7 +188,8 @@ fn policy_name(status: PolicyStatus) -> &'static str {
 }
 
 /// RFC 4180: CRLF line ends, fields quoted when they hold a comma, quote or line break.
-fn writer() -> csv::Writer<Vec<u8>> {
+/// A CSV writer to memory: RFC 4180 quoting, CRLF line ends.
+pub fn writer() -> csv::Writer<Vec<u8>> {
     csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::with_capacity(64 * 1024))
 }
 
