@@ -130,9 +130,12 @@ pub async fn execute(
                 seed::demo(db).await.context("loading the demo data")?;
             }
             let credentials = std::sync::Arc::new(config.credentials(&serve)?);
+            let oidc = config.oidc()?;
+            let sign_in = config.sign_in(&oidc, &credentials.issuer.base_url)?;
             let state = AppState::new(db.clone(), jwt)
                 .with_credentials(credentials)
-                .with_oidc(config.oidc()?)
+                .with_oidc(oidc)
+                .with_sign_in(sign_in)
                 .with_limits(serve.limits())
                 .with_cors_origins(serve.cors_origins()?)
                 .with_rate_limits(serve.rate_limits());

@@ -2,7 +2,7 @@
 
 use std::{net::SocketAddr, path::PathBuf};
 
-use anyhow::{Context as _, bail};
+use anyhow::{Context as _, bail, ensure};
 use clap::{Args, ValueEnum};
 
 use crate::{
@@ -100,6 +100,10 @@ pub struct OidcConfig {
         default_value = "partnership-api"
     )]
     pub audience: String,
+    /// This service's client secret at the providers. Set, the dashboard offers sign-in
+    /// through each issuer (the authorization code flow, back to `PUBLIC_URL/auth/callback`).
+    #[arg(id = "oidc_client_secret", long = "oidc-client-secret", global = true, env = "OIDC_CLIENT_SECRET")]
+    pub client_secret: Option<String>,
 }
 
 /// Ceilings on every request (`crate::cost::Limits` says what each bounds; README "Configuration").
@@ -299,6 +303,14 @@ impl Config {
     pub fn oidc(&self) -> anyhow::Result<crate::oidc::Oidc> {
         let issuers = crate::oidc::parse_issuers(&self.oidc.issuers).context("OIDC_ISSUERS")?;
         Ok(crate::oidc::Oidc::new(issuers, self.oidc.audience.clone()))
+    }
+
+    /// The dashboard's sign-in through the identity providers, when a client secret is set.
+    pub fn sign_in(&self, oidc: &crate::oidc::Oidc, public_url: &str) -> anyhow::Result<Option<crate::oidc::SignIn>> {
+        let Some(secret) = self.oidc.client_secret.clone().filter(|s| !s.is_empty()) else { return Ok(None) };
+        let issuers = crate::oidc::parse_issuers(&self.oidc.issuers).context("OIDC_ISSUERS")?;
+        ensure!(!issuers.is_empty(), "OIDC_CLIENT_SECRET is set but OIDC_ISSUERS names no identity provider");
+        Ok(Some(crate::oidc::SignIn::new(oidc.clone(), issuers, secret, public_url)))
     }
 
     /// Builds the token verifier. In development a missing secret is created once, in a file

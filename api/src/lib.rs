@@ -49,6 +49,8 @@ pub struct AppState {
     pub jwt: auth::Jwt,
     /// Identity providers whose people sign in with access grants; empty: none configured.
     pub oidc: oidc::Oidc,
+    /// The dashboard's sign-in through those providers; None: a token is pasted instead.
+    pub sign_in: Option<std::sync::Arc<oidc::SignIn>>,
     /// How often an open WebSocket checks that its token is unexpired and its grant stands.
     pub grant_recheck: std::time::Duration,
     /// Set to true when the server starts shutting down: open WebSockets then close.
@@ -98,6 +100,7 @@ impl AppState {
             db,
             jwt,
             oidc,
+            sign_in: None,
             grant_recheck,
             shutdown,
             schema,
@@ -137,6 +140,12 @@ impl AppState {
     /// Limits requests per client address and per signed-in caller (429 past them).
     pub fn with_rate_limits(mut self, rate_limits: http::RateLimits) -> Self {
         self.rate_limits = rate_limits;
+        self
+    }
+
+    /// Offers the dashboard's sign-in through the identity providers.
+    pub fn with_sign_in(mut self, sign_in: Option<oidc::SignIn>) -> Self {
+        self.sign_in = sign_in.map(std::sync::Arc::new);
         self
     }
 

@@ -4,7 +4,8 @@
 //   node --experimental-websocket tests/conformance/dashboard.mjs BASE_URL TOKEN CHROMIUM
 // With SCREENSHOT=FILE it also saves a PNG of the page (README's picture). With SCHOOL_TOKEN and
 // JOURNEY (an ENROLLED journey of that school) it moves the journey and waits for the page to
-// change without a reload (the progressChanged subscription).
+// change without a reload (the progressChanged subscription). With MENTOR_TOKEN (a mentor
+// school's lead) and TRUST_TOKEN (a trust lead) it signs in as them too.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -69,13 +70,19 @@ try {
     shown = await evaluate(`document.getElementById('dashboard').hidden ? null : {
       headline: document.getElementById('headline').innerText,
       atRisk: document.querySelectorAll('#at-risk tbody tr').length,
-      cohorts: document.querySelectorAll('#cohorts tbody tr').length,
+      rows: document.querySelectorAll('#stages tbody tr').length,
+      series: [...document.querySelectorAll('#burn-up svg .series')].map((g) => g.dataset.cohort),
+      unlabelled: [...document.querySelectorAll('#burn-up svg')].filter((svg) => svg.getAttribute('role') !== 'img'
+        || !svg.getAttribute('aria-labelledby').split(' ').every((id) => document.getElementById(id)?.textContent)).length,
+      policy: document.getElementById('policy').innerText,
+      trusts: document.querySelectorAll('#trust-stages tbody tr').length,
       title: document.getElementById('title').textContent }`);
   }
   if (!shown) {
     failures.push(`the dashboard never showed: ${await evaluate("document.getElementById('error').textContent")}`);
   } else {
-    const q = '{ me { partnership { name progress { certified totalSchools atRiskCount } cohorts { name } } } }';
+    const q = `{ me { partnership { name progress { certified totalSchools atRiskCount aiPolicy { missing } }
+      cohorts { name } } } trusts(first: 100) { totalCount } }`;
     const answer = await (await fetch(`${base}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
@@ -86,10 +93,20 @@ try {
     const certified = `${p.progress.certified} of ${p.progress.totalSchools}`;
     if (!shown.headline.includes(certified)) failures.push(`headline lacks "${certified}": ${shown.headline}`);
     if (shown.atRisk !== Math.min(50, p.progress.atRiskCount)) failures.push(`${shown.atRisk} at-risk rows`);
-    if (shown.cohorts !== p.cohorts.length) failures.push(`${shown.cohorts} cohort rows`);
+    if (shown.rows !== p.cohorts.length + 1) failures.push(`${shown.rows} rows of stages for ${p.cohorts.length} cohorts`);
+    // The burn-up: one series per cohort, each chart an image with a title and a description.
+    const names = p.cohorts.map((c) => c.name);
+    if (JSON.stringify(shown.series) !== JSON.stringify(names)) failures.push(`chart series ${shown.series} for cohorts ${names}`);
+    if (shown.unlabelled) failures.push(`${shown.unlabelled} charts without an accessible name`);
+    if (!shown.policy.includes(`Missing\t${p.progress.aiPolicy.missing}`)) failures.push(`AI policy table: ${shown.policy}`);
+    if (shown.trusts === 0 || shown.trusts > answer.data.trusts.totalCount) failures.push(`${shown.trusts} trust rows`);
+    else console.log(`the page shows ${names.length} burn-up series, one per cohort, and ${shown.trusts} trusts`);
   }
   if (process.env.SCREENSHOT && shown) {
-    await send('Emulation.setDeviceMetricsOverride', { width: 1000, height: 1300, deviceScaleFactor: 1, mobile: false });
+    await send('Emulation.setDeviceMetricsOverride', { width: 1000, height: 800, deviceScaleFactor: 1, mobile: false });
+    const height = await evaluate('document.documentElement.scrollHeight');
+    await send('Emulation.setDeviceMetricsOverride', { width: 1000, height, deviceScaleFactor: 1, mobile: false });
+    await sleep(300);
     const { result } = await send('Page.captureScreenshot', { format: 'png' });
     writeFileSync(process.env.SCREENSHOT, Buffer.from(result.data, 'base64'));
   }
@@ -112,8 +129,54 @@ try {
     if (after === before) failures.push('the page did not change after a stage change');
     else console.log('the page updated live after a stage change');
   }
+  // A mentor school's lead sees its mentees; a trust lead its trust (MENTOR_TOKEN, TRUST_TOKEN).
+  const gql = async (who, query) => (await (await fetch(`${base}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${who}` },
+    body: JSON.stringify({ query }),
+  })).json()).data;
+  const signInAs = async (who, ready) => {
+    await evaluate(`sessionStorage.clear(); true`);
+    await send('Page.navigate', { url: `${base}/` });
+    await sleep(1000);
+    await evaluate(`document.getElementById('token').value = ${JSON.stringify(who)};
+      document.getElementById('token-form').requestSubmit(); true`);
+    let seen = null;
+    for (let i = 0; i < 40 && !seen; i += 1) {
+      await sleep(250);
+      seen = await evaluate(`document.getElementById('dashboard').hidden ? null : (${ready})`);
+    }
+    return seen;
+  };
+  if (process.env.MENTOR_TOKEN) {
+    const rows = await signInAs(process.env.MENTOR_TOKEN, `document.querySelectorAll('#mentees tbody tr').length`);
+    const mine = await gql(process.env.MENTOR_TOKEN, '{ me { school { mentees { id } } } }');
+    if (!rows || rows !== mine.me.school.mentees.length) failures.push(`the mentor saw ${rows} mentees, not ${mine.me.school.mentees.length}`);
+    else console.log(`a mentor school's lead sees its ${rows} mentees`);
+  }
+  if (process.env.TRUST_TOKEN) {
+    const row = await signInAs(process.env.TRUST_TOKEN, `document.querySelector('#stages tbody tr')?.innerText`);
+    const t = await gql(process.env.TRUST_TOKEN, '{ me { trust { name progress { totalSchools } } } }');
+    const total = `\t${t.me.trust.progress.totalSchools}\t`;
+    if (!row || !row.includes(total)) failures.push(`the trust lead's stages: ${row}`);
+    else console.log(`a trust lead sees ${t.me.trust.name}: ${t.me.trust.progress.totalSchools} schools`);
+  }
+  // The query editor a browser gets at /graphql runs a query with nothing but this server.
+  await send('Page.navigate', { url: `${base}/graphql` });
+  await sleep(1000);
+  await evaluate(`document.getElementById('token').value = ${JSON.stringify(token)};
+    document.getElementById('query').value = '{ me { role } }';
+    document.getElementById('run-form').requestSubmit(); true`);
+  let edited = '';
+  for (let i = 0; i < 40 && !edited.includes('CITY_ADMIN'); i += 1) {
+    await sleep(250);
+    edited = await evaluate(`document.getElementById('result').textContent`);
+  }
+  if (!edited.includes('CITY_ADMIN')) failures.push(`the query editor answered: ${edited}`);
+  else console.log('the query editor at /graphql ran a query');
   const wsBase = base.replace(/^http/, 'ws');
-  const foreign = requested.filter((u) => !u.startsWith(`${base}/`) && !u.startsWith(`${wsBase}/`) && !u.startsWith('about:'));
+  const foreign = requested.filter((u) => !u.startsWith(`${base}/`) && !u.startsWith(`${wsBase}/`)
+    && !u.startsWith('about:') && !u.startsWith('data:') && !u.startsWith('blob:'));
   if (foreign.length) failures.push(`requests to other hosts: ${foreign.join(', ')}`);
 } finally {
   ws.close();

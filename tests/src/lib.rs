@@ -156,19 +156,27 @@ impl TestApp {
 
     /// This app, trusting tokens from these identity providers too (a fresh router and bus),
     /// and checking open WebSockets' tokens and grants every 100 ms.
-    pub fn with_oidc(mut self, oidc: api::oidc::Oidc) -> Self {
-        let mut state = AppState::new(self.db.clone(), self.jwt.clone()).with_oidc(oidc);
-        state.grant_recheck = std::time::Duration::from_millis(100);
-        self.events = state.events.clone();
-        (self.tokens, self.facts) = (state.tokens.clone(), state.facts.clone());
-        self.router = api::router(state);
-        self
+    pub fn with_oidc(self, oidc: api::oidc::Oidc) -> Self {
+        let state = AppState::new(self.db.clone(), self.jwt.clone()).with_oidc(oidc);
+        self.serving(state)
+    }
+
+    /// As `with_oidc`, offering the dashboard's sign-in through those providers too.
+    pub fn with_sign_in(self, oidc: api::oidc::Oidc, sign_in: api::oidc::SignIn) -> Self {
+        let state = AppState::new(self.db.clone(), self.jwt.clone()).with_oidc(oidc).with_sign_in(Some(sign_in));
+        self.serving(state)
     }
 
     /// This app, signing and checking credentials with these keys for this issuer (a fresh
     /// router and bus on the same database), as a restarted server with other keys would.
-    pub fn with_credentials(mut self, credentials: std::sync::Arc<api::certificate::Credentials>) -> Self {
+    pub fn with_credentials(self, credentials: std::sync::Arc<api::certificate::Credentials>) -> Self {
         let state = AppState::new(self.db.clone(), self.jwt.clone()).with_credentials(credentials);
+        self.serving(state)
+    }
+
+    /// This app's database behind a router on `state`.
+    fn serving(mut self, mut state: AppState) -> Self {
+        state.grant_recheck = std::time::Duration::from_millis(100);
         self.events = state.events.clone();
         (self.tokens, self.facts) = (state.tokens.clone(), state.facts.clone());
         self.router = api::router(state);

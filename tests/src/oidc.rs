@@ -1,13 +1,21 @@
 //! A test OpenID Connect issuer: key pairs made here at start, a discovery document and a key
 //! set (JWKS) served on a local port, and tokens signed as an identity provider signs them.
 
-use std::sync::{
-    Arc, Mutex, MutexGuard, PoisonError,
-    atomic::{AtomicUsize, Ordering},
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, Mutex, MutexGuard, PoisonError,
+        atomic::{AtomicUsize, Ordering},
+    },
 };
 
 use api::oidc::OidcIssuer;
-use axum::{Json, Router, extract::State, routing::get};
+use axum::{
+    Json, Router,
+    extract::State,
+    http::StatusCode,
+    routing::{get, post},
+};
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{
     Algorithm, EncodingKey, Header,
@@ -23,6 +31,8 @@ use serde_json::{Value, json};
 
 /// The audience the test issuer's tokens are for (our client id at the provider).
 pub const OIDC_AUDIENCE: &str = "partnership-api-oidc";
+/// Our client secret at the test issuer.
+pub const OIDC_CLIENT_SECRET: &str = "test-client-secret";
 
 /// An identity provider on 127.0.0.1, serving until the test's runtime ends.
 pub struct TestIssuer {
@@ -36,6 +46,15 @@ struct Shared {
     discoveries_served: AtomicUsize,
     /// What the discovery document says `issuer` is; None: the truth.
     discovery_issuer: Mutex<Option<String>>,
+    /// Authorization codes handed out and not yet redeemed.
+    codes: Mutex<HashMap<String, Code>>,
+}
+
+/// What an authorization code was issued for.
+struct Code {
+    claims: Value,
+    challenge: String,
+    redirect_uri: String,
 }
 
 struct Keys {
@@ -120,10 +139,12 @@ impl TestIssuer {
             jwks_served: AtomicUsize::new(0),
             discoveries_served: AtomicUsize::new(0),
             discovery_issuer: Mutex::new(None),
+            codes: Mutex::default(),
         });
         let router = Router::new()
             .route("/.well-known/openid-configuration", get(discovery))
             .route("/jwks", get(jwks))
+            .route("/token", post(token))
             .with_state(shared.clone());
         tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, router).await {
@@ -211,6 +232,26 @@ impl TestIssuer {
         })
     }
 
+    /// What the provider does once `sub` has signed in on its authorization page: a code for
+    /// the sign-in that `authorize_url` (the page's address, as our server sent the browser to
+    /// it) asked for, redeemable once at the token endpoint with that request's PKCE verifier.
+    pub fn authorize(&self, authorize_url: &str, sub: &str, name: &str) -> String {
+        let url = url::Url::parse(authorize_url).expect("an authorization URL");
+        let param = |k: &str| url.query_pairs().find(|(key, _)| key == k).map(|(_, v)| v.into_owned());
+        assert_eq!(url.path(), "/authorize");
+        assert_eq!(param("response_type").as_deref(), Some("code"));
+        assert_eq!(param("client_id").as_deref(), Some(OIDC_AUDIENCE));
+        assert_eq!(param("code_challenge_method").as_deref(), Some("S256"));
+        let mut claims = self.claims(sub);
+        claims["name"] = json!(name);
+        claims["nonce"] = json!(param("nonce").expect("a nonce"));
+        let code = uuid::Uuid::new_v4().simple().to_string();
+        let challenge = param("code_challenge").expect("a PKCE challenge");
+        let redirect_uri = param("redirect_uri").expect("a redirect URI");
+        lock(&self.shared.codes).insert(code.clone(), Code { claims, challenge, redirect_uri });
+        code
+    }
+
     /// A good RS256 token for `sub`, with the current kid.
     pub fn sign(&self, sub: &str, name: Option<&str>) -> String {
         let mut claims = self.claims(sub);
@@ -273,8 +314,33 @@ async fn discovery(State(shared): State<Arc<Shared>>) -> Json<Value> {
     Json(json!({
         "issuer": issuer,
         "jwks_uri": format!("{}/jwks", shared.issuer),
+        "authorization_endpoint": format!("{}/authorize", shared.issuer),
+        "token_endpoint": format!("{}/token", shared.issuer),
         "id_token_signing_alg_values_supported": ["RS256", "ES256"],
     }))
+}
+
+/// The token endpoint: a code, once, for its ID token, when the client, its secret, the
+/// redirect URI and the PKCE verifier are the ones the code was issued for.
+async fn token(State(shared): State<Arc<Shared>>, body: String) -> (StatusCode, Json<Value>) {
+    let form: HashMap<String, String> = url::form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+    let field = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
+    let refused = (StatusCode::BAD_REQUEST, Json(json!({ "error": "invalid_grant" })));
+    let Some(code) = lock(&shared.codes).remove(field("code")) else { return refused };
+    let verifier = URL_SAFE_NO_PAD.encode(<sha2::Sha256 as sha2::Digest>::digest(field("code_verifier")));
+    if field("grant_type") != "authorization_code"
+        || field("client_id") != OIDC_AUDIENCE
+        || field("client_secret") != OIDC_CLIENT_SECRET
+        || field("redirect_uri") != code.redirect_uri
+        || verifier != code.challenge
+    {
+        return refused;
+    }
+    let keys = lock(&shared.keys);
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some(keys.rsa.kid.clone());
+    let id_token = jsonwebtoken::encode(&header, &code.claims, &keys.rsa.encoding).expect("sign an ID token");
+    (StatusCode::OK, Json(json!({ "id_token": id_token, "token_type": "Bearer", "expires_in": 600 })))
 }
 
 async fn jwks(State(shared): State<Arc<Shared>>) -> Json<Value> {

@@ -34,6 +34,7 @@ mod school_order;
 mod seed;
 mod settings;
 mod shutdown;
+mod sign_in;
 mod spec;
 mod subscriptions;
 mod tenancy;

@@ -282,11 +282,11 @@ async fn a_token_that_does_not_verify_refuses_the_connection() {
     let mut ws = Client::open(addr, Some("Bearer not-a-token")).await;
     ws.init(json!({ "authorization": format!("Bearer {admin}") })).await;
 
-    // A browser's GET still gets GraphiQL, which subscribes on the same path.
+    // A browser's GET still gets the query editor, which subscribes on the same path.
     let get = Request::get("/graphql").header("accept", "text/html").body(Body::empty());
     let page = app.send(get.expect("a request")).await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(page.body.as_str().unwrap_or_default().contains("subscriptionUrl: createUrl('/graphql', true)"));
+    assert!(page.body.as_str().unwrap_or_default().contains(r#"<script src="/ide.js" defer></script>"#));
 }
 
 #[tokio::test]

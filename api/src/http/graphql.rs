@@ -1,11 +1,11 @@
-//! GraphQL over HTTP: POST runs any operation, GET a query from the URL (or GraphiQL for a
+//! GraphQL over HTTP: POST runs any operation, GET a query from the URL (or the query editor for a
 //! browser, or a WebSocket upgrade, `socket`), each answered in the media type the client accepts.
 
 use std::{str::FromStr, time::Instant};
 
 use async_graphql::{
     ServerError, Value,
-    http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource, WebSocketProtocols},
+    http::{ALL_WEBSOCKET_PROTOCOLS, WebSocketProtocols},
     parser::types::OperationType,
 };
 use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, rejection::GraphQLRejection};
@@ -18,25 +18,15 @@ use axum::{
         HeaderMap, HeaderValue, StatusCode, Uri,
         header::{ACCEPT, ALLOW, CONTENT_TYPE, RETRY_AFTER, SEC_WEBSOCKET_PROTOCOL, WWW_AUTHENTICATE},
     },
-    response::{Html, IntoResponse, Response},
+    response::{IntoResponse, Response},
 };
 
 use super::{errors_only, one_error, socket};
 use crate::{AppState, auth::Viewer, error::ApiError};
 
-async fn graphiql() -> Html<String> {
-    Html(
-        GraphiQLSource::build()
-            .endpoint("/graphql")
-            .subscription_endpoint("/graphql")
-            .title("Partnership API")
-            .finish(),
-    )
-}
-
 /// GET on the endpoint: a WebSocket upgrade opens a graphql-ws connection (subscriptions, and
 /// any other operation; 503 with `Retry-After` while `MAX_WEBSOCKETS` are open); a browser
-/// (`Accept` preferring text/html) gets GraphiQL; anything else runs the query in the URL's
+/// (`Accept` preferring text/html) gets the query editor (`dashboard`); anything else runs the query in the URL's
 /// `query`, `variables` (JSON) and `operationName` parameters, except a mutation (405).
 pub(super) async fn get(
     State(state): State<AppState>,
@@ -48,7 +38,7 @@ pub(super) async fn get(
 ) -> Response {
     let Ok(upgrade) = upgrade else {
         if accepted(&headers) == Accepted::Html {
-            return graphiql().await.into_response();
+            return super::dashboard::ide();
         }
         return graphql_from_url(state, &headers, uri.query().unwrap_or_default(), viewer).await;
     };
@@ -204,7 +194,7 @@ async fn execute(
 
 /// What the client's `Accept` asks for, by the first media type of the list that we serve
 /// (q-values aside): GraphQL over HTTP's `application/graphql-response+json`, plain JSON (also
-/// for `*/*`, no header at all, or nothing we know), or GraphiQL's HTML.
+/// for `*/*`, no header at all, or nothing we know), or the query editor's HTML.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Accepted {
     GraphQLResponse,

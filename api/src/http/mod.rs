@@ -1,4 +1,4 @@
-//! The HTTP side: the GraphQL endpoint (`graphql`: POST, GET and GraphiQL; `socket`: its
+//! The HTTP side: the GraphQL endpoint (`graphql`: POST, GET and the query editor; `socket`: its
 //! WebSocket connections), the health checks (`health`) and the reports (`reports`), behind one
 //! stack of layers; the one place a caller is read (`Viewer`'s extractor) and the one mapping of
 //! an `ApiError` to an HTTP answer.
@@ -9,6 +9,7 @@ mod health;
 mod rate;
 mod reports;
 mod run;
+mod sign_in;
 mod socket;
 pub(crate) mod spec;
 
@@ -58,6 +59,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(crate::metrics::metrics))
         .merge(crate::certificate::http::routes())
         .merge(dashboard::routes())
+        .merge(sign_in::routes())
         // Refuses a larger Content-Length at once (413), and cuts off a body without one (chunked)
         // once it passes the limit, rather than reading it whole.
         .layer(RequestBodyLimitLayer::new(max_body))

@@ -23,6 +23,9 @@ use serde::{Deserialize, de::DeserializeOwned};
 use serde_json::Value;
 use url::{Host, Url};
 
+mod sign_in;
+pub use sign_in::{Provider, SignIn, SignInError};
+
 /// Clock skew allowed on `exp` and `nbf`, in seconds.
 const LEEWAY: u64 = 60;
 /// Longest discovery document or key set we read.
@@ -61,7 +64,7 @@ pub fn parse_issuers(s: &str) -> anyhow::Result<Vec<OidcIssuer>> {
         let named = if entry.contains('@') { format!("number {}", n + 1) } else { format!("{entry:?}") };
         check_url(issuer, UrlKind::Issuer).with_context(|| format!("OIDC_ISSUERS entry {named}: issuer"))?;
         if let Some(url) = jwks_url {
-            check_url(url, UrlKind::Jwks).with_context(|| format!("OIDC_ISSUERS entry {named}: JWKS URL"))?;
+            check_url(url, UrlKind::Endpoint).with_context(|| format!("OIDC_ISSUERS entry {named}: JWKS URL"))?;
         }
         ensure!(
             !issuers.iter().any(|known| known.issuer == issuer),
@@ -75,7 +78,8 @@ pub fn parse_issuers(s: &str) -> anyhow::Result<Vec<OidcIssuer>> {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum UrlKind {
     Issuer,
-    Jwks,
+    /// A key set or another endpoint a provider names: a query is allowed.
+    Endpoint,
 }
 
 /// A URL we may fetch from: https, or http to this machine.
@@ -84,7 +88,7 @@ fn check_url(s: &str, kind: UrlKind) -> anyhow::Result<()> {
     ensure!(url.username().is_empty() && url.password().is_none(), "a URL with a user name or password");
     ensure!(url.fragment().is_none(), "a URL with a #fragment");
     // OpenID Connect Discovery: an issuer is a URL without query or fragment.
-    ensure!(kind == UrlKind::Jwks || url.query().is_none(), "an issuer URL with a ?query");
+    ensure!(kind == UrlKind::Endpoint || url.query().is_none(), "an issuer URL with a ?query");
     match url.scheme() {
         "https" => Ok(()),
         "http" if is_loopback(&url) => Ok(()),
@@ -411,7 +415,7 @@ impl IssuerKeys {
                     "the discovery document names issuer {:?}, not the configured one",
                     doc.issuer
                 );
-                check_url(&doc.jwks_uri, UrlKind::Jwks)
+                check_url(&doc.jwks_uri, UrlKind::Endpoint)
                     .with_context(|| format!("the discovery document's jwks_uri {:?}", doc.jwks_uri))?;
                 doc.jwks_uri
             }
@@ -467,8 +471,13 @@ fn usable_key(jwk: &Jwk) -> Option<(String, VerifyKey)> {
 
 /// GETs `url` and parses its JSON body, refusing bodies over 1 MiB.
 async fn get_json<T: DeserializeOwned>(http: &reqwest::Client, url: &str) -> anyhow::Result<T> {
-    let mut res =
+    let res =
         http.get(url).header(reqwest::header::ACCEPT, "application/json").send().await?.error_for_status()?;
+    read_json(res).await
+}
+
+/// Parses a response's JSON body, refusing bodies over 1 MiB.
+async fn read_json<T: DeserializeOwned>(mut res: reqwest::Response) -> anyhow::Result<T> {
     let too_big = || anyhow!("the response is larger than {MAX_BODY} bytes");
     if res.content_length().is_some_and(|n| n > MAX_BODY as u64) {
         return Err(too_big());
@@ -529,7 +538,7 @@ mod tests {
         assert!(check_url("http://[::1]:9000", UrlKind::Issuer).is_ok());
         assert!(check_url("http://127.0.0.2", UrlKind::Issuer).is_err());
         assert!(check_url("http://example.com", UrlKind::Issuer).is_err());
-        assert!(check_url("https://example.com/keys?v=2", UrlKind::Jwks).is_ok());
+        assert!(check_url("https://example.com/keys?v=2", UrlKind::Endpoint).is_ok());
         assert!(check_url("https://example.com/?tenant=x", UrlKind::Issuer).is_err());
     }
 }
