@@ -306,7 +306,11 @@ impl Config {
     }
 
     /// The dashboard's sign-in through the identity providers, when a client secret is set.
-    pub fn sign_in(&self, oidc: &crate::oidc::Oidc, public_url: &str) -> anyhow::Result<Option<crate::oidc::SignIn>> {
+    pub fn sign_in(
+        &self,
+        oidc: &crate::oidc::Oidc,
+        public_url: &str,
+    ) -> anyhow::Result<Option<crate::oidc::SignIn>> {
         let Some(secret) = self.oidc.client_secret.clone().filter(|s| !s.is_empty()) else { return Ok(None) };
         let issuers = crate::oidc::parse_issuers(&self.oidc.issuers).context("OIDC_ISSUERS")?;
         ensure!(!issuers.is_empty(), "OIDC_CLIENT_SECRET is set but OIDC_ISSUERS names no identity provider");

@@ -103,9 +103,9 @@ try {
     else console.log(`the page shows ${names.length} burn-up series, one per cohort, and ${shown.trusts} trusts`);
   }
   if (process.env.SCREENSHOT && shown) {
-    await send('Emulation.setDeviceMetricsOverride', { width: 1000, height: 800, deviceScaleFactor: 1, mobile: false });
+    await send('Emulation.setDeviceMetricsOverride', { width: 1240, height: 800, deviceScaleFactor: 1, mobile: false });
     const height = await evaluate('document.documentElement.scrollHeight');
-    await send('Emulation.setDeviceMetricsOverride', { width: 1000, height, deviceScaleFactor: 1, mobile: false });
+    await send('Emulation.setDeviceMetricsOverride', { width: 1240, height, deviceScaleFactor: 1, mobile: false });
     await sleep(300);
     const { result } = await send('Page.captureScreenshot', { format: 'png' });
     writeFileSync(process.env.SCREENSHOT, Buffer.from(result.data, 'base64'));

@@ -163,7 +163,8 @@ impl TestApp {
 
     /// As `with_oidc`, offering the dashboard's sign-in through those providers too.
     pub fn with_sign_in(self, oidc: api::oidc::Oidc, sign_in: api::oidc::SignIn) -> Self {
-        let state = AppState::new(self.db.clone(), self.jwt.clone()).with_oidc(oidc).with_sign_in(Some(sign_in));
+        let state =
+            AppState::new(self.db.clone(), self.jwt.clone()).with_oidc(oidc).with_sign_in(Some(sign_in));
         self.serving(state)
     }
 

@@ -77,7 +77,11 @@ fn production_mode_needs_a_real_secret() {
             audience: AUDIENCE.into(),
             max_lifetime_hours: 24,
         },
-        oidc: api::config::OidcConfig { issuers: String::new(), audience: AUDIENCE.into(), client_secret: None },
+        oidc: api::config::OidcConfig {
+            issuers: String::new(),
+            audience: AUDIENCE.into(),
+            client_secret: None,
+        },
     };
     let err = config(Mode::Production, None).jwt().unwrap_err().to_string();
     assert!(err.contains("JWT_SECRET"), "{err}");

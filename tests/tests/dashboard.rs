@@ -68,7 +68,11 @@ fn query(name: &str) -> String {
 }
 
 async fn ask(app: &TestApp, token: &str, name: &str, variables: Value) -> Value {
-    let text = if name == "ME_QUERY" || name == "MENTOR_QUERY" { query(name) } else { query(name) + &query("FIGURES") };
+    let text = if name == "ME_QUERY" || name == "MENTOR_QUERY" {
+        query(name)
+    } else {
+        query(name) + &query("FIGURES")
+    };
     app.gql(Some(token), &text, variables).await.ok()
 }
 
@@ -111,17 +115,26 @@ async fn each_view_of_the_page_answers_as_the_api_does() {
         let id = me["me"]["partnership"]["id"].clone();
         let page = ask(&app, &token, "PARTNERSHIP_QUERY", json!({ "p": id, "today": today })).await;
         let p = &page["partnership"];
-        assert_eq!((p["progress"]["certified"].as_i64(), p["progress"]["totalSchools"].as_i64()), (Some(1), Some(3)));
+        assert_eq!(
+            (p["progress"]["certified"].as_i64(), p["progress"]["totalSchools"].as_i64()),
+            (Some(1), Some(3))
+        );
         assert_eq!(p["progress"]["aiPolicy"]["missing"], 3, "{role:?}");
-        let cohorts: Vec<&str> = p["cohorts"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+        let cohorts: Vec<&str> =
+            p["cohorts"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
         assert_eq!(cohorts, ["Pioneers", "Second"]);
         // The burn-up: weekly points from the start for both cohorts; the page ends each line
         // with today's figure, the cohort's progress.
         let timeline = p["timeline"].as_array().unwrap();
         assert_eq!(timeline[0]["date"], "2025-09-01");
-        assert!(timeline.iter().all(|t| t["byCohort"].as_array().unwrap().len() == 2 && t["date"].as_str() <= Some(&today)));
+        assert!(
+            timeline
+                .iter()
+                .all(|t| t["byCohort"].as_array().unwrap().len() == 2 && t["date"].as_str() <= Some(&today))
+        );
         assert_eq!(p["cohorts"][0]["progress"]["certified"], 1);
-        let trust = page["trusts"]["nodes"].as_array().unwrap().iter().find(|t| t["name"] == "Dashboard Trust");
+        let trust =
+            page["trusts"]["nodes"].as_array().unwrap().iter().find(|t| t["name"] == "Dashboard Trust");
         let trust = &trust.expect("the trust")["progress"];
         assert_eq!((trust["totalSchools"].as_i64(), stage(&trust["byStage"], "CERTIFIED")), (Some(2), 1));
         assert_eq!(stage(&p["cohorts"][1]["progress"]["byStage"], "NOT_ENROLLED"), 1);

@@ -20,7 +20,8 @@ use tower::ServiceExt as _;
 async fn world() -> (TestApp, TestIssuer) {
     let idp = TestIssuer::start().await;
     let oidc = Oidc::new(vec![idp.config()], OIDC_AUDIENCE);
-    let sign_in = SignIn::new(oidc.clone(), vec![idp.config()], OIDC_CLIENT_SECRET.into(), "http://127.0.0.1:8080/");
+    let sign_in =
+        SignIn::new(oidc.clone(), vec![idp.config()], OIDC_CLIENT_SECRET.into(), "http://127.0.0.1:8080/");
     let app = TestApp::spawn().await.with_sign_in(oidc, sign_in);
     fixtures::partnership(&app.db, "signin", "Sign-in City").await;
     (app, idp)
@@ -34,7 +35,8 @@ async fn get(app: &TestApp, path: &str, cookie: Option<&str>) -> (u16, String, S
     }
     let response = app.router().oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
     let h = |name| response.headers().get(name).map(|v: &header::HeaderValue| v.to_str().unwrap().to_owned());
-    let (location, cookie) = (h(header::LOCATION).unwrap_or_default(), h(header::SET_COOKIE).unwrap_or_default());
+    let (location, cookie) =
+        (h(header::LOCATION).unwrap_or_default(), h(header::SET_COOKIE).unwrap_or_default());
     let status = response.status().as_u16();
     let body = http_body_util::BodyExt::collect(response.into_body()).await.unwrap().to_bytes();
     (status, location, cookie, String::from_utf8_lossy(&body).into_owned())
@@ -66,7 +68,10 @@ async fn a_city_admin_signs_in_with_their_provider_and_the_page_reads_with_the_i
     let (app, idp) = world().await;
     let (_, _, _, providers) = get(&app, "/auth/providers", None).await;
     let host = url::Url::parse(&idp.issuer()).unwrap().host_str().unwrap().to_owned();
-    assert_eq!(serde_json::from_str::<serde_json::Value>(&providers).unwrap(), json!([{ "id": "0", "name": host }]));
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&providers).unwrap(),
+        json!([{ "id": "0", "name": host }])
+    );
 
     // The admin's grant, by invitation, as README's walkthrough has it.
     let admin = app.token(Role::CityAdmin).partnership("signin").sign();
@@ -89,7 +94,10 @@ async fn a_city_admin_signs_in_with_their_provider_and_the_page_reads_with_the_i
     let redeem = "mutation($c: String!) { redeemInvitation(code: $c) { role } }";
     app.gql(Some(&token), redeem, json!({ "c": code })).await.ok();
     let me = app.gql(Some(&token), "{ me { role displayName partnership { name } } }", json!({})).await.ok();
-    assert_eq!(me["me"], json!({ "role": "CITY_ADMIN", "displayName": "Dana Admin", "partnership": { "name": "Sign-in City" } }));
+    assert_eq!(
+        me["me"],
+        json!({ "role": "CITY_ADMIN", "displayName": "Dana Admin", "partnership": { "name": "Sign-in City" } })
+    );
 
     // A code is good once.
     let (_, again, _, _) = get(&app, &back, Some(&cookie)).await;
@@ -109,7 +117,10 @@ async fn a_callback_without_its_browser_or_with_a_forged_answer_gives_no_token()
         let (status, location, _, _) = get(&app, &back, cookie).await;
         assert_eq!(status, 303);
         let answer = fragment(&location);
-        assert!(!answer.contains_key("id_token") && answer["sign_in_error"].contains("another browser"), "{location}");
+        assert!(
+            !answer.contains_key("id_token") && answer["sign_in_error"].contains("another browser"),
+            "{location}"
+        );
     }
 
     // A code made for another sign-in (another PKCE challenge) is refused by the provider.
@@ -124,7 +135,10 @@ async fn a_callback_without_its_browser_or_with_a_forged_answer_gives_no_token()
     let (authorize, cookie) = start(&app).await;
     let denied = format!("/auth/callback?error=access_denied%3Cscript%3E&state={}", state_of(&authorize));
     let (_, location, _, _) = get(&app, &denied, Some(&cookie)).await;
-    assert_eq!(fragment(&location)["sign_in_error"], "the identity provider refused the sign-in (access_deniedscript)");
+    assert_eq!(
+        fragment(&location)["sign_in_error"],
+        "the identity provider refused the sign-in (access_deniedscript)"
+    );
 
     // Unknown providers, and no sign-in configured at all.
     let (_, location, _, _) = get(&app, "/auth/login?provider=7", None).await;

@@ -15,7 +15,7 @@ use axum::{
 
 use crate::{
     AppState,
-    oidc::{Provider, SignInError},
+    oidc::{Provider, SignIn, SignInError},
 };
 
 /// The cookie that ties a callback to the browser that began the sign-in.
@@ -37,15 +37,7 @@ async fn providers(State(state): State<AppState>) -> Json<Vec<Provider>> {
 async fn login(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>) -> Response {
     let Some(sign_in) = &state.sign_in else { return back(Err(SignInError::UnknownProvider), None) };
     match sign_in.start(params.get("provider").map(String::as_str).unwrap_or_default()).await {
-        Ok(started) => {
-            let secure = if sign_in.secure() { "; Secure" } else { "" };
-            let cookie = format!("{COOKIE}={}; Path=/auth; Max-Age=600; HttpOnly; SameSite=Lax{secure}", started.state);
-            let mut response = redirect(&started.location);
-            if let Ok(cookie) = HeaderValue::from_str(&cookie) {
-                response.headers_mut().insert(header::SET_COOKIE, cookie);
-            }
-            response
-        }
+        Ok(started) => with_cookie(redirect(&started.location), &state_cookie(sign_in, &started.state, 600)),
         Err(e) => back(Err(e), None),
     }
 }
@@ -57,8 +49,7 @@ async fn callback(
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
     let Some(sign_in) = &state.sign_in else { return back(Err(SignInError::UnknownProvider), None) };
-    let secure = sign_in.secure().then_some("; Secure").unwrap_or_default();
-    let clear = format!("{COOKIE}=; Path=/auth; Max-Age=0; HttpOnly; SameSite=Lax{secure}");
+    let clear = state_cookie(sign_in, "", 0);
     let result = async {
         if let Some(error) = params.get("error") {
             // The provider's error code, shown only when it looks like one (RFC 6749: ASCII).
@@ -76,17 +67,32 @@ async fn callback(
     back(result.await, Some(&clear))
 }
 
-/// The dashboard, with the token or the failure in the fragment.
+/// The cookie holding a sign-in's state for `max_age` seconds (`Secure` when the callback is https).
+fn state_cookie(sign_in: &SignIn, state: &str, max_age: u32) -> String {
+    let secure = if sign_in.secure() { "; Secure" } else { "" };
+    format!("{COOKIE}={state}; Path=/auth; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}")
+}
+
+/// The dashboard, with the token or the failure in the fragment (and `cookie` set, if any).
 fn back(result: Result<String, SignInError>, cookie: Option<&str>) -> Response {
     let fragment = match result {
         Ok(token) => format!("id_token={token}"),
         Err(e) => {
             tracing::info!(reason = %e, "a sign-in through an identity provider failed");
-            url::form_urlencoded::Serializer::new(String::new()).append_pair("sign_in_error", &e.to_string()).finish()
+            url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("sign_in_error", &e.to_string())
+                .finish()
         }
     };
-    let mut response = redirect(&format!("/#{fragment}"));
-    if let Some(cookie) = cookie.and_then(|c| HeaderValue::from_str(c).ok()) {
+    let response = redirect(&format!("/#{fragment}"));
+    match cookie {
+        Some(cookie) => with_cookie(response, cookie),
+        None => response,
+    }
+}
+
+fn with_cookie(mut response: Response, cookie: &str) -> Response {
+    if let Ok(cookie) = HeaderValue::from_str(cookie) {
         response.headers_mut().insert(header::SET_COOKIE, cookie);
     }
     response

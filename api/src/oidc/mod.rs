@@ -64,7 +64,8 @@ pub fn parse_issuers(s: &str) -> anyhow::Result<Vec<OidcIssuer>> {
         let named = if entry.contains('@') { format!("number {}", n + 1) } else { format!("{entry:?}") };
         check_url(issuer, UrlKind::Issuer).with_context(|| format!("OIDC_ISSUERS entry {named}: issuer"))?;
         if let Some(url) = jwks_url {
-            check_url(url, UrlKind::Endpoint).with_context(|| format!("OIDC_ISSUERS entry {named}: JWKS URL"))?;
+            check_url(url, UrlKind::Endpoint)
+                .with_context(|| format!("OIDC_ISSUERS entry {named}: JWKS URL"))?;
         }
         ensure!(
             !issuers.iter().any(|known| known.issuer == issuer),

@@ -119,7 +119,10 @@ impl SignIn {
     /// The providers to offer, named by their issuer's host.
     pub fn providers(&self) -> Vec<Provider> {
         let host = |issuer: &str| {
-            Url::parse(issuer).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_else(|| issuer.to_owned())
+            Url::parse(issuer)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned))
+                .unwrap_or_else(|| issuer.to_owned())
         };
         self.issuers
             .iter()
@@ -143,9 +146,13 @@ impl SignIn {
                 return Err(SignInError::Busy);
             }
             let started = Instant::now();
-            pending.insert(state.clone(), Pending { issuer: issuer.issuer.clone(), nonce: nonce.clone(), verifier, started });
+            pending.insert(
+                state.clone(),
+                Pending { issuer: issuer.issuer.clone(), nonce: nonce.clone(), verifier, started },
+            );
         }
-        let mut location = Url::parse(&endpoints.authorization_endpoint).map_err(|_| SignInError::Unavailable)?;
+        let mut location =
+            Url::parse(&endpoints.authorization_endpoint).map_err(|_| SignInError::Unavailable)?;
         location
             .query_pairs_mut()
             .append_pair("response_type", "code")
@@ -163,7 +170,8 @@ impl SignIn {
     /// cookie) with the provider's `code`: the verified ID token.
     pub async fn finish(&self, state: &str, code: &str) -> Result<String, SignInError> {
         let pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner).remove(state);
-        let pending = pending.filter(|p| p.started.elapsed() < PENDING_FOR).ok_or(SignInError::UnknownState)?;
+        let pending =
+            pending.filter(|p| p.started.elapsed() < PENDING_FOR).ok_or(SignInError::UnknownState)?;
         let endpoints = self.endpoints(&pending.issuer).await?;
         let body = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("grant_type", "authorization_code")
@@ -192,7 +200,8 @@ impl SignIn {
             Ok(res) => read_json(res).await.map_err(|e| unavailable(&e))?,
             Err(e) => return Err(unavailable(&anyhow::Error::new(e))),
         };
-        let token = answer.id_token.ok_or_else(|| SignInError::Invalid("no ID token in the answer".into()))?;
+        let token =
+            answer.id_token.ok_or_else(|| SignInError::Invalid("no ID token in the answer".into()))?;
         let identity = self.oidc.verify(&token).await.map_err(|e| SignInError::Invalid(e.to_string()))?;
         if identity.issuer != pending.issuer {
             return Err(SignInError::Invalid("the ID token is from another issuer".into()));
