@@ -8,6 +8,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub school_id: Uuid,
     pub partnership_id: Uuid,
+    pub joined_on: Option<Date>,
+    pub left_on: Option<Date>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

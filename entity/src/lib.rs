@@ -38,4 +38,6 @@ pub mod partnership_school;
 pub mod rating;
 pub mod review;
 pub mod school;
+pub mod school_link;
+pub mod school_trust_spell;
 pub mod trust;

@@ -7,6 +7,10 @@ pub struct Model {
     pub partnership_id: Uuid,
     #[sea_orm(primary_key, auto_increment = false)]
     pub school_id: Uuid,
+    pub joined_on: Option<Date>,
+    pub left_on: Option<Date>,
+    /// The member school this one carries on from (a GIAS succession applied).
+    pub succeeds_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

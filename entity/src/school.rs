@@ -14,6 +14,8 @@ pub struct Model {
     pub trust_id: Option<Uuid>,
     pub postcode: Option<String>,
     pub open: bool,
+    pub opened_on: Option<Date>,
+    pub closed_on: Option<Date>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -12,6 +12,7 @@ mod m20261122_000004_add_risk_thresholds;
 mod m20261203_000005_sealed_partnerships;
 mod m20261204_000006_credentials;
 mod m20261204_000007_action_plans;
+mod m20261204_000008_register_over_time;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000005_sealed_partnerships::Migration),
             Box::new(m20261204_000006_credentials::Migration),
             Box::new(m20261204_000007_action_plans::Migration),
+            Box::new(m20261204_000008_register_over_time::Migration),
         ]
     }
 }

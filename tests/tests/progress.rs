@@ -119,6 +119,8 @@ async fn tiny_city(app: &TestApp) -> Uuid {
             trust_id: in_trust.then_some(t.id),
             postcode: None,
             open: *open,
+            opened_on: None,
+            closed_on: None,
         })
         .collect();
     let id_of = |urn: i32| schools.iter().find(|s| s.urn == urn).expect("school").id;
@@ -129,7 +131,16 @@ async fn tiny_city(app: &TestApp) -> Uuid {
     insert(db, schools.clone()).await;
     insert(
         db,
-        schools.iter().map(|s| partnership_school::Model { partnership_id: p.id, school_id: s.id }).collect(),
+        schools
+            .iter()
+            .map(|s| partnership_school::Model {
+                partnership_id: p.id,
+                school_id: s.id,
+                joined_on: None,
+                left_on: None,
+                succeeds_id: None,
+            })
+            .collect(),
     )
     .await;
     insert(
@@ -137,7 +148,13 @@ async fn tiny_city(app: &TestApp) -> Uuid {
         specs
             .iter()
             .filter_map(|(urn, _, _, c, _)| {
-                c.map(|c| cohort_school::Model { cohort_id: c, school_id: id_of(*urn), partnership_id: p.id })
+                c.map(|c| cohort_school::Model {
+                    cohort_id: c,
+                    school_id: id_of(*urn),
+                    partnership_id: p.id,
+                    joined_on: None,
+                    left_on: None,
+                })
             })
             .collect(),
     )

@@ -118,6 +118,7 @@ impl CohortService {
             cohort_id: Set(cohort.id),
             school_id: Set(school.id),
             partnership_id: Set(partnership),
+            ..Default::default()
         }
         .insert(&txn)
         .await?;

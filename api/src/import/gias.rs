@@ -2,6 +2,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use chrono::NaiveDate;
+
 use crate::{
     error::{ApiError, ApiResult, RowError},
     school::Phase,
@@ -18,6 +20,8 @@ const STATUS: &str = "EstablishmentStatus (name)";
 const TRUST_CODE: &str = "Trusts (code)";
 const TRUST_NAME: &str = "Trusts (name)";
 const POSTCODE: &str = "Postcode";
+const OPENED: &str = "OpenDate";
+const CLOSED: &str = "CloseDate";
 
 const REQUIRED: [&str; 7] = [URN, NAME, LA_CODE, LA_NAME, TYPE, PHASE, STATUS];
 /// Reported rows at most; the error message still counts them all.
@@ -37,6 +41,23 @@ pub struct GiasSchool {
     /// (group UID, trust name)
     pub trust: Option<(String, String)>,
     pub postcode: Option<String>,
+    /// GIAS's `OpenDate` and `CloseDate`, when the extract has them.
+    pub opened_on: Option<NaiveDate>,
+    pub closed_on: Option<NaiveDate>,
+}
+
+/// A GIAS date: `DD-MM-YYYY` or `DD/MM/YYYY` as GIAS writes them, or ISO `YYYY-MM-DD`; empty
+/// is none.
+pub fn date(text: &str) -> Result<Option<NaiveDate>, String> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    ["%d-%m-%Y", "%d/%m/%Y", "%Y-%m-%d"]
+        .iter()
+        .find_map(|f| NaiveDate::parse_from_str(text, f).ok())
+        .filter(|d| (1800..=2200).contains(&chrono::Datelike::year(d)))
+        .map(Some)
+        .ok_or_else(|| format!("{text:?} is not a date (DD-MM-YYYY)"))
 }
 
 /// What a file holds: the rows to apply and how many were passed over on purpose.
@@ -159,6 +180,14 @@ pub fn parse(text: &str, la_codes: &[String]) -> ApiResult<Parsed> {
             "" => None,
             p => check(&mut errors, POSTCODE, validate::postcode(p)),
         };
+        let mut dated = |col: &'static str| match date(get(col)) {
+            Ok(d) => d,
+            Err(message) => {
+                errors.push(row_error(line, Some(col), message));
+                None
+            }
+        };
+        let (opened_on, closed_on) = (dated(OPENED), dated(CLOSED));
         if let Some(urn) = &urn
             && !seen.insert(urn.clone())
         {
@@ -189,6 +218,8 @@ pub fn parse(text: &str, la_codes: &[String]) -> ApiResult<Parsed> {
                 open,
                 trust,
                 postcode,
+                opened_on,
+                closed_on,
             });
         }
     }

@@ -2,6 +2,7 @@
 
 pub mod gias;
 pub mod graphql;
+pub mod links;
 pub mod service;
 
 pub use service::{ImportReport, ImportService};

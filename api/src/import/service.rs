@@ -314,6 +314,8 @@ async fn upsert_schools(
             trust_id: r.trust.as_ref().map(|(uid, _)| trusts[uid]),
             postcode: r.postcode.clone(),
             open: r.open,
+            opened_on: r.opened_on,
+            closed_on: r.closed_on,
         };
         match existing.get(&r.urn) {
             Some(current) if *current == wanted || frozen.schools.contains(&r.urn) => {
@@ -359,7 +361,11 @@ async fn add_members(
     let new: Vec<_> = schools
         .iter()
         .filter(|id| !already.contains(*id))
-        .map(|id| partnership_school::ActiveModel { partnership_id: Set(partnership), school_id: Set(*id) })
+        .map(|id| partnership_school::ActiveModel {
+            partnership_id: Set(partnership),
+            school_id: Set(*id),
+            ..Default::default()
+        })
         .collect();
     report.members_added = new.len() as u64;
     insert_chunks(db, new).await

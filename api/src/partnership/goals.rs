@@ -101,13 +101,14 @@ impl Outcome {
 }
 
 /// The outcome of a goal with `deadline` as of `as_of`, worked out from the facts in memory.
-/// The schools are the partnership's open members as the registry holds them now.
+/// The schools are the partnership's members on the day it is judged.
 pub fn outcome(facts: &Facts, deadline: NaiveDate, as_of: NaiveDate) -> Outcome {
     // Until the deadline passes, the outcome is the outcome so far: judged on `as_of`.
     let judged = deadline.min(as_of);
-    let mut certified_by_deadline = 0;
+    let (mut total, mut certified_by_deadline) = (0, 0);
     let mut missed = Vec::new();
-    for s in &facts.schools {
+    for s in facts.schools_on(judged) {
+        total += 1;
         if s.certified_on(judged) {
             certified_by_deadline += 1;
             continue;
@@ -118,7 +119,7 @@ pub fn outcome(facts: &Facts, deadline: NaiveDate, as_of: NaiveDate) -> Outcome 
             stage_on_deadline: facts.status(s, judged).stage,
         });
     }
-    Outcome { deadline, as_of, total: facts.schools.len(), certified_by_deadline, missed }
+    Outcome { deadline, as_of, total, certified_by_deadline, missed }
 }
 
 #[cfg(test)]

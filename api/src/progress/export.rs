@@ -129,9 +129,9 @@ pub fn rows(
 
 fn page(facts: &Facts, as_of: NaiveDate, figures: Option<&Figures>) -> Vec<u8> {
     let mut out = writer();
-    for s in &facts.schools {
+    for s in facts.schools_on(as_of) {
         let st = facts.status(s, as_of);
-        let cohort = s.cohort.and_then(|c| facts.cohort(c));
+        let cohort = s.cohort_on(as_of).and_then(|c| facts.cohort(c));
         let cert = st.certificate.as_ref();
         // Text that came from people (names, levels, reasons) goes through `cell`; numbers,
         // dates, booleans and our own codes cannot start a formula.

@@ -240,7 +240,7 @@ pub fn timeline(
     // The deadline in force today: a moved deadline stretches the default range.
     let to = to.map_or_else(|| facts.deadline_on(today()), |d| d.0);
     let days = service::points(from, to, interval)?;
-    let sizes = facts.cohort_sizes();
+    let sizes = facts.cohort_sizes(today());
     Ok(facts
         .burn_up(&days)
         .into_iter()

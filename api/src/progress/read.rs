@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use entity::{
     ai_policy, certification, certification_event as event, cohort, cohort_school, improvement_action,
-    partnership, partnership_goal, partnership_school, school, trust,
+    partnership, partnership_goal, partnership_school, school, school_trust_spell, trust,
 };
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, IdenStatic, Iterable,
@@ -17,7 +17,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::service::{Certificate, Facts, Journey, PlannedAction, SchoolFacts};
+use super::service::{Certificate, Facts, Journey, PlannedAction, SchoolFacts, Span, TrustSpell};
 use crate::{certification::Stage, error::ApiResult, framework::service as frameworks, partnership::goals};
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -86,10 +86,28 @@ pub async fn load(
     };
     let mut q = Query::select();
     columns::<school::Entity>(&mut q, "s_");
-    q.expr_as(Expr::col((trust::Entity, trust::Column::Name)), Alias::new("trust_name")).expr_as(
-        Expr::col((cohort_school::Entity, cohort_school::Column::CohortId)),
-        Alias::new("cohort_id"),
-    );
+    q.expr_as(Expr::col((trust::Entity, trust::Column::Name)), Alias::new("trust_name"))
+        .expr_as(Expr::col((cohort_school::Entity, cohort_school::Column::CohortId)), Alias::new("cohort_id"))
+        .expr_as(
+            Expr::col((cohort_school::Entity, cohort_school::Column::JoinedOn)),
+            Alias::new("cohort_from"),
+        )
+        .expr_as(
+            Expr::col((cohort_school::Entity, cohort_school::Column::LeftOn)),
+            Alias::new("cohort_until"),
+        )
+        .expr_as(
+            Expr::col((partnership_school::Entity, partnership_school::Column::JoinedOn)),
+            Alias::new("joined_on"),
+        )
+        .expr_as(
+            Expr::col((partnership_school::Entity, partnership_school::Column::LeftOn)),
+            Alias::new("left_on"),
+        )
+        .expr_as(
+            Expr::col((partnership_school::Entity, partnership_school::Column::SucceedsId)),
+            Alias::new("succeeds_id"),
+        );
     columns::<ai_policy::Entity>(&mut q, "p_");
     q.from(school::Entity)
         .left_join(
@@ -114,8 +132,27 @@ pub async fn load(
             Expr::col((ai_policy::Entity, ai_policy::Column::SchoolId))
                 .equals((school::Entity, school::Column::Id)),
         )
+        .join(
+            JoinType::LeftJoin,
+            partnership_school::Entity,
+            Condition::all()
+                .add(
+                    Expr::col((partnership_school::Entity, partnership_school::Column::SchoolId))
+                        .equals((school::Entity, school::Column::Id)),
+                )
+                .add(
+                    Expr::col((partnership_school::Entity, partnership_school::Column::PartnershipId))
+                        .eq(partnership.id),
+                ),
+        )
         .and_where(members(backend, Expr::col((school::Entity, school::Column::Id)), partnership.id))
-        .and_where(Expr::col((school::Entity, school::Column::Open)).eq(true))
+        // Open schools, and closed ones that counted until their closing date; a school closed
+        // on no known date never counts.
+        .cond_where(
+            Condition::any()
+                .add(Expr::col((school::Entity, school::Column::Open)).eq(true))
+                .add(Expr::col((school::Entity, school::Column::ClosedOn)).is_not_null()),
+        )
         // By `urn + 0`, an expression no index answers: a page's statement, once PostgreSQL plans
         // it generically (its LIMIT unknown), would otherwise walk the URN index across every
         // school in the country, 6 ms where sorting the members takes well under one.
@@ -134,14 +171,23 @@ pub async fn load(
     }
     let mut schools = Vec::new();
     for row in db.query_all(&q).await? {
+        let school = school::Model::from_query_result(&row, "s_")?;
+        let joined: Option<NaiveDate> = row.try_get("", "joined_on")?;
+        let left: Option<NaiveDate> = row.try_get("", "left_on")?;
         schools.push(SchoolFacts {
-            school: school::Model::from_query_result(&row, "s_")?,
+            // In the partnership from joining (or opening) until leaving (or closing).
+            counts: Span::new(joined.or(school.opened_on), left.or(school.closed_on)),
+            school,
             trust_name: row.try_get("", "trust_name")?,
             cohort: row.try_get("", "cohort_id")?,
+            in_cohort: Span::new(row.try_get("", "cohort_from")?, row.try_get("", "cohort_until")?),
+            trusts: Vec::new(),
+            succeeds: row.try_get("", "succeeds_id")?,
             journeys: Vec::new(),
             policy: ai_policy::Model::from_query_result_optional(&row, "p_")?,
         });
     }
+    read_trust_spells(db, &mut schools).await?;
 
     let mut history = match (goals, slice) {
         (Some(goals), _) => goals,
@@ -181,12 +227,73 @@ pub async fn load(
         }
         _ => HashMap::new(),
     };
+    share_journeys_along_successions(&schools, &mut journeys);
     for s in &mut schools {
         let mut mine = journeys.remove(&s.school.id).unwrap_or_default();
         mine.sort_by_key(|(id, j)| (j.enrolled_on(), *id));
         s.journeys = mine.into_iter().map(|(_, j)| j).collect();
     }
     Ok(Facts { partnership: partnership.clone(), goals: history, cohorts, schools })
+}
+
+/// The trusts of the schools that changed trust, spell by spell: one statement (none without
+/// schools). Schools without spells were always in their current trust.
+async fn read_trust_spells(db: &impl ConnectionTrait, schools: &mut [SchoolFacts]) -> ApiResult<()> {
+    if schools.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = schools.iter().map(|s| s.school.id).collect();
+    let mut spells: HashMap<Uuid, Vec<TrustSpell>> = HashMap::new();
+    for chunk in ids.chunks(crate::import::service::CHUNK) {
+        let rows = school_trust_spell::Entity::find()
+            .filter(school_trust_spell::Column::SchoolId.is_in(chunk.to_vec()))
+            .all(db)
+            .await?;
+        for r in rows {
+            spells
+                .entry(r.school_id)
+                .or_default()
+                .push(TrustSpell { trust: r.trust_id, span: Span::new(r.from_on, r.until_on) });
+        }
+    }
+    for s in schools {
+        s.trusts = spells.remove(&s.school.id).unwrap_or_default();
+    }
+    Ok(())
+}
+
+/// A school that carries on another's work (a conversion) has the other's journeys too, and
+/// the other its: whichever of them counts on a day brings the one history.
+fn share_journeys_along_successions(
+    schools: &[SchoolFacts],
+    journeys: &mut HashMap<Uuid, Vec<(Uuid, Journey)>>,
+) {
+    // Each chain's first school, for every school of the chain.
+    let succeeds: HashMap<Uuid, Uuid> =
+        schools.iter().filter_map(|s| Some((s.school.id, s.succeeds?))).collect();
+    if succeeds.is_empty() {
+        return;
+    }
+    let root = |mut id: Uuid| {
+        for _ in 0..=succeeds.len() {
+            match succeeds.get(&id) {
+                Some(before) => id = *before,
+                None => break,
+            }
+        }
+        id
+    };
+    let mut chains: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    for s in schools {
+        chains.entry(root(s.school.id)).or_default().push(s.school.id);
+    }
+    for chain in chains.into_values().filter(|c| c.len() > 1) {
+        let all: Vec<(Uuid, Journey)> =
+            chain.iter().flat_map(|id| journeys.get(id).cloned().unwrap_or_default()).collect();
+        for id in chain {
+            journeys.insert(id, all.clone());
+        }
+    }
 }
 
 /// The journeys on the partnership's framework of the schools `in_scope` selects, by school,

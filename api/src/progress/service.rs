@@ -159,13 +159,47 @@ impl Journey {
     }
 }
 
+/// Days from `from` (None: always) until the day before `until` (None: still).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Span {
+    pub from: Option<NaiveDate>,
+    pub until: Option<NaiveDate>,
+}
+
+impl Span {
+    pub fn new(from: Option<NaiveDate>, until: Option<NaiveDate>) -> Self {
+        Self { from, until }
+    }
+
+    pub fn holds(self, day: NaiveDate) -> bool {
+        self.from.is_none_or(|f| f <= day) && self.until.is_none_or(|u| day < u)
+    }
+}
+
+/// A school's trust (None: maintained) for a span of days.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TrustSpell {
+    pub trust: Option<Uuid>,
+    pub span: Span,
+}
+
 /// What the service holds about one member school.
 #[derive(Clone, Debug)]
 pub struct SchoolFacts {
     pub school: school::Model,
     pub trust_name: Option<String>,
+    /// The days it counts in the partnership: from joining (or opening) until leaving (or
+    /// closing).
+    pub counts: Span,
     pub cohort: Option<Uuid>,
-    /// Journeys for the partnership's framework, oldest enrolment first.
+    /// The days it was in `cohort`.
+    pub in_cohort: Span,
+    /// Its trusts over time; empty: always its current one.
+    pub trusts: Vec<TrustSpell>,
+    /// The member school it carries on from (a conversion).
+    pub succeeds: Option<Uuid>,
+    /// Journeys for the partnership's framework, oldest enrolment first (with those of the
+    /// schools it succeeds or that succeed it).
     pub journeys: Vec<Journey>,
     pub policy: Option<ai_policy::Model>,
 }
@@ -213,6 +247,19 @@ impl From<&partnership::Model> for Settings {
 }
 
 impl SchoolFacts {
+    /// Its cohort on `day`, if it was in it then.
+    pub fn cohort_on(&self, day: NaiveDate) -> Option<Uuid> {
+        self.cohort.filter(|_| self.in_cohort.holds(day))
+    }
+
+    /// Its trust on `day` (None: maintained).
+    pub fn trust_on(&self, day: NaiveDate) -> Option<Uuid> {
+        match self.trusts.iter().find(|t| t.span.holds(day)) {
+            Some(spell) => spell.trust,
+            None => self.school.trust_id,
+        }
+    }
+
     /// Whether the school counts as certified on `day`.
     pub fn certified_on(&self, day: NaiveDate) -> bool {
         self.journeys.iter().any(|j| j.certificate.as_ref().is_some_and(|c| c.valid_on(day)))
@@ -349,12 +396,14 @@ pub enum Subset {
 }
 
 impl Subset {
-    fn holds(self, s: &SchoolFacts) -> bool {
-        match self {
-            Self::All => true,
-            Self::Cohort(c) => s.cohort == Some(c),
-            Self::Trust(t) => s.school.trust_id == Some(t),
-        }
+    /// Whether `s` counted in the subset on `day`.
+    fn holds(self, s: &SchoolFacts, day: NaiveDate) -> bool {
+        s.counts.holds(day)
+            && match self {
+                Self::All => true,
+                Self::Cohort(c) => s.cohort_on(day) == Some(c),
+                Self::Trust(t) => s.trust_on(day) == Some(t),
+            }
     }
 }
 
@@ -444,7 +493,7 @@ impl Facts {
         // scalar's years), and a panic would drop the connection rather than answer.
         let window_start =
             as_of.checked_sub_days(Days::new(PACE_DAYS.unsigned_abs())).unwrap_or(NaiveDate::MIN);
-        for s in self.schools.iter().filter(|s| subset.holds(s)) {
+        for s in self.schools.iter().filter(|s| subset.holds(s, as_of)) {
             let status = self.status(s, as_of);
             total += 1;
             certified += usize::from(status.certified);
@@ -509,9 +558,11 @@ impl Facts {
             .map(|day| {
                 let mut per_cohort = vec![0; self.cohorts.len()];
                 let mut total = 0;
-                for s in self.schools.iter().filter(|s| s.certified_on(*day)) {
+                for s in self.schools.iter().filter(|s| s.counts.holds(*day) && s.certified_on(*day)) {
                     total += 1;
-                    if let Some(i) = s.cohort.and_then(|c| self.cohorts.iter().position(|x| x.id == c)) {
+                    if let Some(i) =
+                        s.cohort_on(*day).and_then(|c| self.cohorts.iter().position(|x| x.id == c))
+                    {
                         per_cohort[i] += 1;
                     }
                 }
@@ -520,9 +571,18 @@ impl Facts {
             .collect()
     }
 
-    /// Schools per cohort, in `cohorts` order.
-    pub fn cohort_sizes(&self) -> Vec<usize> {
-        self.cohorts.iter().map(|c| self.schools.iter().filter(|s| s.cohort == Some(c.id)).count()).collect()
+    /// Schools per cohort on `day`, in `cohorts` order.
+    pub fn cohort_sizes(&self, day: NaiveDate) -> Vec<usize> {
+        let sizes = self
+            .cohorts
+            .iter()
+            .map(|c| self.schools.iter().filter(|s| Subset::Cohort(c.id).holds(s, day)).count());
+        sizes.collect()
+    }
+
+    /// The schools that counted in the partnership on `day`.
+    pub fn schools_on(&self, day: NaiveDate) -> impl Iterator<Item = &SchoolFacts> {
+        self.schools.iter().filter(move |s| s.counts.holds(day))
     }
 }
 

@@ -280,12 +280,17 @@ impl SchoolService {
             trust_id: Set(new.trust),
             postcode: Set(postcode),
             open: Set(new.open),
+            ..Default::default()
         }
         .insert(&txn)
         .await?;
-        partnership_school::ActiveModel { partnership_id: Set(partnership), school_id: Set(row.id) }
-            .insert(&txn)
-            .await?;
+        partnership_school::ActiveModel {
+            partnership_id: Set(partnership),
+            school_id: Set(row.id),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
         txn.commit().await?;
         tracing::info!(school.urn = row.urn, "created school {}", row.name);
         Ok(row)

@@ -196,9 +196,17 @@ pub fn generate(spec: &Spec) -> Dataset {
                     char::from(b'A' + rng.random_range(0..26u8))
                 )),
                 open: true,
+                opened_on: None,
+                closed_on: None,
             };
             ids.push(school.id);
-            data.members.push(partnership_school::Model { partnership_id: part.id, school_id: school.id });
+            data.members.push(partnership_school::Model {
+                partnership_id: part.id,
+                school_id: school.id,
+                joined_on: None,
+                left_on: None,
+                succeeds_id: None,
+            });
             data.schools.push(school);
         }
 
@@ -226,6 +234,8 @@ pub fn generate(spec: &Spec) -> Dataset {
                     cohort_id: c.id,
                     school_id: *s,
                     partnership_id: part.id,
+                    joined_on: None,
+                    left_on: None,
                 });
             }
             cohort_ids.push(c.id);
