@@ -61,6 +61,14 @@ pub enum Command {
         /// LA codes (`partnership update --la`), or all LAs when it names none.
         #[arg(long = "la")]
         la_codes: Vec<String>,
+        /// GIAS's establishment links CSV: conversions are applied, amalgamations and splits
+        /// reported.
+        #[arg(long)]
+        links: Option<PathBuf>,
+        /// The day the extracts describe (YYYY-MM-DD): trust moves take effect on it. Default
+        /// today.
+        #[arg(long, value_parser = crate::scalars::parse_date)]
+        as_of: Option<chrono::NaiveDate>,
     },
     /// Create, list or change partnerships (as the operator; changes go to their audit log).
     Partnership {
@@ -178,13 +186,16 @@ pub async fn execute(
                 );
             }
         }
-        Command::Import { file, partnership, la_codes } => {
+        Command::Import { file, partnership, la_codes, links, as_of } => {
             let db = db()?;
-            let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-            match ImportService::new(db.clone())
-                .import_by_slug(&partnership, &gias::decode(&bytes), &la_codes)
-                .await
-            {
+            let read = |file: &PathBuf| {
+                std::fs::read(file)
+                    .map(|b| gias::decode(&b))
+                    .with_context(|| format!("cannot read {}", file.display()))
+            };
+            let (schools, links) = (read(&file)?, links.as_ref().map(read).transpose()?);
+            let extract = crate::import::Extract { schools: &schools, links: links.as_deref(), as_of };
+            match ImportService::new(db.clone()).import_by_slug(&partnership, extract, &la_codes).await {
                 Ok(report) => println!("{}", serde_json::to_string_pretty(&report_json(&report))?),
                 Err(crate::error::ApiError::BadRows(rows)) => {
                     for r in &rows {
@@ -241,5 +252,11 @@ fn report_json(r: &crate::import::ImportReport) -> serde_json::Value {
         "schoolsCreated": r.schools_created, "schoolsUpdated": r.schools_updated, "schoolsUnchanged": r.schools_unchanged,
         "trustsCreated": r.trusts_created, "trustsUpdated": r.trusts_updated,
         "localAuthoritiesCreated": r.local_authorities_created, "membersAdded": r.members_added,
+        "trustMoves": r.trust_moves,
+        "links": r.links.iter().map(|l| serde_json::json!({
+            "predecessorUrn": l.predecessor_urn, "successorUrn": l.successor_urn,
+            "kind": format!("{:?}", l.kind).to_uppercase(), "establishedOn": l.established_on.map(|d| d.0.to_string()),
+            "status": format!("{:?}", l.status).to_uppercase(), "changed": l.changed,
+        })).collect::<Vec<_>>(),
     })
 }

@@ -162,6 +162,14 @@ const CASES: &[Case] = &[
         "Date",
     ),
     case(
+        "Mutation.importSchools(asOf)",
+        Caller::CityAdmin,
+        true,
+        "",
+        r#"importSchools(csv: "URN,EstablishmentName,LA (code),LA (name),TypeOfEstablishment (name),PhaseOfEducation (name),EstablishmentStatus (name)\n", asOf: DATE) { rows }"#,
+        "Date",
+    ),
+    case(
         "Mutation.endMentorshipPairing(endedOn)",
         Caller::CityAdmin,
         true,

@@ -1,4 +1,7 @@
-use api::{auth::Role, import::ImportService, import::gias};
+use api::{
+    auth::Role,
+    import::{Extract, ImportService, gias},
+};
 use serde_json::json;
 use tests::TestApp;
 
@@ -25,7 +28,8 @@ async fn a_gias_extract_loads_unchanged_and_reimports_as_a_no_op() {
     let bytes = cp1252();
     assert!(std::str::from_utf8(&bytes).is_err(), "the fixture really is cp1252");
     let la = vec!["851".to_owned()];
-    let report = service.import_by_slug("demo-city", &gias::decode(&bytes), &la).await.unwrap();
+    let report =
+        service.import_by_slug("demo-city", Extract::schools(&gias::decode(&bytes)), &la).await.unwrap();
     assert_eq!(report.rows, 6);
     assert_eq!(report.skipped, 3, "independent, other LA, closed and never held");
     assert_eq!((report.schools_created, report.trusts_created, report.local_authorities_created), (3, 1, 1));
@@ -44,7 +48,8 @@ async fn a_gias_extract_loads_unchanged_and_reimports_as_a_no_op() {
     assert_eq!(quoted["school"]["name"], "St Anne's, Southsea");
 
     let counts = (app.count("school").await, app.count("trust").await, app.count("partnership_school").await);
-    let again = service.import_by_slug("demo-city", &gias::decode(&bytes), &la).await.unwrap();
+    let again =
+        service.import_by_slug("demo-city", Extract::schools(&gias::decode(&bytes)), &la).await.unwrap();
     assert_eq!((again.schools_created, again.schools_updated, again.schools_unchanged), (0, 0, 3));
     assert_eq!((again.trusts_created, again.trusts_updated, again.members_added), (0, 0, 0));
     assert_eq!(

@@ -37,6 +37,7 @@ mod shutdown;
 mod sign_in;
 mod spec;
 mod subscriptions;
+mod succession;
 mod tenancy;
 mod token_cache;
 mod walkthrough;

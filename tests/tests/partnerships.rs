@@ -18,6 +18,7 @@
 use api::{
     audit::Who,
     auth::Role,
+    import::Extract,
     partnership::{
         cli::{self, PartnershipCommand},
         service::{self as partnerships, Editor, NewPartnership, PartnershipPatch},
@@ -424,9 +425,10 @@ URN,LA (code),LA (name),EstablishmentName,TypeOfEstablishment (name),Establishme
 700005,852,Southampton,Elsewhere Primary,Community school,Open,Primary
 ";
     let service = api::import::ImportService::new(app.db.clone());
-    let report = service.import_by_slug("solent", csv, &[]).await.expect("import");
+    let report = service.import_by_slug("solent", Extract::schools(csv), &[]).await.expect("import");
     assert_eq!((report.schools_created, report.skipped), (1, 1), "only LA 851, the partnership's own");
-    let report = service.import_by_slug("solent", csv, &["852".to_owned()]).await.expect("import");
+    let report =
+        service.import_by_slug("solent", Extract::schools(csv), &["852".to_owned()]).await.expect("import");
     assert_eq!((report.schools_created, report.skipped), (1, 1), "--la overrides it");
 }
 

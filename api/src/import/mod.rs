@@ -4,5 +4,6 @@ pub mod gias;
 pub mod graphql;
 pub mod links;
 pub mod service;
+pub mod succession;
 
-pub use service::{ImportReport, ImportService};
+pub use service::{Extract, ImportReport, ImportService};

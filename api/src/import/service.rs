@@ -3,16 +3,22 @@
 
 use std::collections::{HashMap, HashSet};
 
-use entity::{local_authority, partnership, partnership_school, school, trust};
+use chrono::NaiveDate;
+
+use entity::{local_authority, partnership, partnership_school, school, school_trust_spell, trust};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     QuerySelect, Set,
 };
 use uuid::Uuid;
 
-use super::gias::{self, GiasSchool};
+use super::{
+    gias::{self, GiasSchool},
+    links, succession,
+};
 use crate::{
     access::{self, Holding},
+    audit,
     auth::Actor,
     error::{ApiError, ApiResult, RowError},
 };
@@ -35,6 +41,27 @@ pub struct ImportReport {
     pub local_authorities_created: u64,
     /// Schools that joined the partnership with this import.
     pub members_added: u64,
+    /// Schools whose trust changed (or that joined or left one) with this import.
+    pub trust_moves: u64,
+    /// The links of the links extract whose predecessor is a member, and what became of each.
+    pub links: Vec<super::succession::LinkReport>,
+}
+
+/// One GIAS download to import: the establishments extract, perhaps the links extract, and
+/// the day it describes (trust moves, and links GIAS gives no date, take effect on it;
+/// default today).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Extract<'a> {
+    pub schools: &'a str,
+    pub links: Option<&'a str>,
+    pub as_of: Option<NaiveDate>,
+}
+
+impl<'a> Extract<'a> {
+    /// The establishments alone, as of today.
+    pub fn schools(schools: &'a str) -> Self {
+        Self { schools, ..Self::default() }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -49,9 +76,14 @@ impl ImportService {
 
     /// A city admin's import into its own partnership. Rows held by other partnerships are
     /// refused, and shared rows keep their GIAS fields (`access::Holding`).
-    pub async fn import(&self, actor: &Actor, text: &str, la_codes: &[String]) -> ApiResult<ImportReport> {
+    pub async fn import(
+        &self,
+        actor: &Actor,
+        extract: Extract<'_>,
+        la_codes: &[String],
+    ) -> ApiResult<ImportReport> {
         let partnership = actor.admin_of()?;
-        self.import_into(partnership, text, la_codes, Acting::Admin).await
+        self.import_into(partnership, extract, la_codes, Acting::Admin(audit::Who::from(actor))).await
     }
 
     /// Imports into the partnership with `slug` (the CLI's way in). With no `la_codes`, keeps
@@ -59,7 +91,7 @@ impl ImportService {
     pub async fn import_by_slug(
         &self,
         slug: &str,
-        text: &str,
+        extract: Extract<'_>,
         la_codes: &[String],
     ) -> ApiResult<ImportReport> {
         let p = partnership::Entity::find()
@@ -70,17 +102,19 @@ impl ImportService {
         // No LA named: the partnership's own LAs (every LA when it names none).
         let own = crate::partnership::service::la_codes_of(&p);
         let la_codes = if la_codes.is_empty() { own.as_slice() } else { la_codes };
-        self.import_into(p.id, text, la_codes, Acting::Operator).await
+        self.import_into(p.id, extract, la_codes, Acting::Operator).await
     }
 
     pub async fn import_into(
         &self,
         partnership: Uuid,
-        text: &str,
+        extract: Extract<'_>,
         la_codes: &[String],
         acting: Acting,
     ) -> ApiResult<ImportReport> {
-        let parsed = gias::parse(text, la_codes)?;
+        let parsed = gias::parse(extract.schools, la_codes)?;
+        let links = extract.links.map(links::parse).transpose()?.unwrap_or_default();
+        let as_of = extract.as_of.unwrap_or_else(|| chrono::Utc::now().date_naive());
         let mut report = ImportReport {
             rows: parsed.rows.len() as u64 + parsed.skipped,
             skipped: parsed.skipped,
@@ -89,12 +123,20 @@ impl ImportService {
         let txn = crate::db::begin_write(&self.db).await?;
         let frozen = match acting {
             Acting::Operator => Frozen::default(),
-            Acting::Admin => tenancy_check(&txn, partnership, &parsed.rows).await?,
+            Acting::Admin(_) => tenancy_check(&txn, partnership, &parsed.rows).await?,
         };
         let las = upsert_las(&txn, &parsed.rows, &frozen, &mut report).await?;
         let trusts = upsert_trusts(&txn, &parsed.rows, &frozen, &mut report).await?;
-        let members = upsert_schools(&txn, &parsed.rows, &las, &trusts, &frozen, &mut report).await?;
-        add_members(&txn, partnership, &members, &mut report).await?;
+        let members = upsert_schools(&txn, &parsed.rows, &las, &trusts, &frozen, as_of, &mut report).await?;
+        add_members(&txn, partnership, &members, as_of, &mut report).await?;
+        let p = partnership::Entity::find_by_id(partnership).one(&txn).await?;
+        let framework = p.and_then(|p| p.default_framework);
+        let who = match &acting {
+            Acting::Operator => audit::Who::operator(),
+            Acting::Admin(who) => who.clone(),
+        };
+        report.links =
+            succession::apply(&txn, partnership, framework.as_deref(), &links, as_of, &who).await?;
         txn.commit().await?;
         if report.schools_created > 0 {
             // A bulk insert leaves the planner's statistics stale.
@@ -107,10 +149,10 @@ impl ImportService {
 
 /// Who runs an import: the operator (the command line) mirrors GIAS and may change any row; a
 /// city admin only rows its partnership alone holds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Acting {
     Operator,
-    Admin,
+    Admin(audit::Who),
 }
 
 /// Rows an import uses but must not change: shared with another partnership, or (LAs) any
@@ -290,6 +332,7 @@ async fn upsert_schools(
     las: &HashMap<String, Uuid>,
     trusts: &HashMap<String, Uuid>,
     frozen: &Frozen,
+    as_of: NaiveDate,
     report: &mut ImportReport,
 ) -> ApiResult<Vec<Uuid>> {
     let mut existing: HashMap<i32, school::Model> = HashMap::new();
@@ -321,7 +364,11 @@ async fn upsert_schools(
             Some(current) if *current == wanted || frozen.schools.contains(&r.urn) => {
                 report.schools_unchanged += 1
             }
-            Some(_) => {
+            Some(current) => {
+                if current.trust_id != wanted.trust_id {
+                    move_trust(db, current, wanted.trust_id, as_of).await?;
+                    report.trust_moves += 1;
+                }
                 school::ActiveModel::from(wanted.clone()).reset_all().update(db).await?;
                 report.schools_updated += 1;
             }
@@ -343,12 +390,54 @@ async fn upsert_schools(
     Ok(members)
 }
 
+/// Records that `school` left its trust for `trust` (None: none) on `day`: closes its open
+/// spell, writing the one it had always been in first when it has none.
+async fn move_trust(
+    db: &impl ConnectionTrait,
+    school: &school::Model,
+    trust: Option<Uuid>,
+    day: NaiveDate,
+) -> ApiResult<()> {
+    let spells = school_trust_spell::Entity::find()
+        .filter(school_trust_spell::Column::SchoolId.eq(school.id))
+        .filter(school_trust_spell::Column::UntilOn.is_null())
+        .all(db)
+        .await?;
+    let spell = |trust: Option<Uuid>, from_on: Option<NaiveDate>, until_on: Option<NaiveDate>| {
+        school_trust_spell::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            school_id: Set(school.id),
+            trust_id: Set(trust),
+            from_on: Set(from_on),
+            until_on: Set(until_on),
+        }
+    };
+    if spells.is_empty() {
+        spell(school.trust_id, None, Some(day)).insert(db).await?;
+    }
+    for open in spells {
+        let mut open: school_trust_spell::ActiveModel = open.into();
+        open.until_on = Set(Some(day));
+        open.update(db).await?;
+    }
+    spell(trust, Some(day), None).insert(db).await?;
+    Ok(())
+}
+
+/// Adds the open schools not yet members. Into a partnership with members already, they join
+/// on `day`; the first import's schools were members from the start.
 async fn add_members(
     db: &impl ConnectionTrait,
     partnership: Uuid,
     schools: &[Uuid],
+    day: NaiveDate,
     report: &mut ImportReport,
 ) -> ApiResult<()> {
+    let first = partnership_school::Entity::find()
+        .filter(partnership_school::Column::PartnershipId.eq(partnership))
+        .one(db)
+        .await?
+        .is_none();
     let mut already = HashSet::new();
     for chunk in schools.chunks(CHUNK) {
         let rows = partnership_school::Entity::find()
@@ -364,7 +453,9 @@ async fn add_members(
         .map(|id| partnership_school::ActiveModel {
             partnership_id: Set(partnership),
             school_id: Set(*id),
-            ..Default::default()
+            joined_on: Set((!first).then_some(day)),
+            left_on: Set(None),
+            succeeds_id: Set(None),
         })
         .collect();
     report.members_added = new.len() as u64;

@@ -1,0 +1,193 @@
+//! The register over time (issue 15): GIAS extracts made here, in GIAS's column names. A
+//! conversion mid-journey keeps the journey and the certificate under the new URN and the
+//! counts unchanged across its date; a trust move changes trust progress from its date only;
+//! an amalgamation and a split are reported and wait; a link to a school proposed to open
+//! waits until it opens; importing the same extracts again changes nothing.
+
+use api::{
+    auth::Role,
+    import::{Extract, ImportReport, ImportService, succession::LinkStatus},
+};
+use chrono::NaiveDate;
+use serde_json::{Value, json};
+use tests::{
+    TestApp,
+    fixtures::{self, Upto},
+};
+
+const HEADER: &str = "URN,EstablishmentName,LA (code),LA (name),TypeOfEstablishment (name),PhaseOfEducation (name),EstablishmentStatus (name),Trusts (code),Trusts (name),Postcode,OpenDate,CloseDate\n";
+const LINKS: &str = "URN,LinkURN,LinkName,LinkType,LinkEstablishedDate\n";
+
+/// One establishment row: (URN, name, type, status, trust code, open date, close date).
+fn row(urn: i32, name: &str, kind: &str, status: &str, trust: &str, opened: &str, closed: &str) -> String {
+    let trust_name = if trust.is_empty() { String::new() } else { format!("Trust {trust}") };
+    format!("{urn},{name},992,Harbourside,{kind},Primary,{status},{trust},{trust_name},,{opened},{closed}\n")
+}
+
+/// Before: seven open schools; 992002 in trust 3001, 992009 in trust 3002.
+fn before() -> String {
+    [
+        row(992001, "Harbour Primary", "Community school", "Open", "", "01-09-1990", ""),
+        row(992002, "Quay Academy", "Academy converter", "Open", "3001", "01-09-2015", ""),
+        row(992003, "North Infant", "Community school", "Open", "", "", ""),
+        row(992004, "North Junior", "Community school", "Open", "", "", ""),
+        row(992005, "Split Primary", "Community school", "Open", "", "", ""),
+        row(992006, "Mill Lane Primary", "Community school", "Open", "", "", ""),
+        row(992009, "Steady Academy", "Academy converter", "Open", "3002", "", ""),
+    ]
+    .concat()
+}
+
+/// After, on 2027-01-01: 992001 and 992006 converted into trust 3001's academies, 992002 moved
+/// to trust 3002, and the successors of an amalgamation, a split and 992009 proposed to open.
+fn after(proposed_149009: &str) -> (String, String) {
+    let schools = [
+        HEADER.to_owned(),
+        row(992001, "Harbour Primary", "Community school", "Closed", "", "01-09-1990", "31-12-2026"),
+        row(149001, "Harbour Primary Academy", "Academy converter", "Open", "3001", "01-01-2027", ""),
+        row(992002, "Quay Academy", "Academy converter", "Open", "3002", "01-09-2015", ""),
+        row(992003, "North Infant", "Community school", "Open", "", "", ""),
+        row(992004, "North Junior", "Community school", "Open", "", "", ""),
+        row(149034, "North Primary", "Community school", "Proposed to open", "", "01-09-2027", ""),
+        row(992005, "Split Primary", "Community school", "Open", "", "", ""),
+        row(149051, "Split Infant", "Community school", "Proposed to open", "", "01-09-2027", ""),
+        row(149052, "Split Junior", "Community school", "Proposed to open", "", "01-09-2027", ""),
+        row(992006, "Mill Lane Primary", "Community school", "Closed", "", "", "31-12-2026"),
+        row(149006, "Mill Lane Academy", "Academy converter", "Open", "3001", "01-01-2027", ""),
+        row(992009, "Steady Academy", "Academy converter", "Open", "3002", "", ""),
+        row(149009, "Steady Academy (re-brokered)", "Academy sponsor led", proposed_149009, "3001", "", ""),
+    ]
+    .concat();
+    let links = [
+        LINKS,
+        "992001,149001,Harbour Primary Academy,Successor,01-01-2027\n",
+        "149001,992001,Harbour Primary,Predecessor,01-01-2027\n",
+        "992006,149006,Mill Lane Academy,Successor,01-01-2027\n",
+        "992003,149034,North Primary,Successor - amalgamated,01-09-2027\n",
+        "992004,149034,North Primary,Successor - amalgamated,01-09-2027\n",
+        "992005,149051,Split Infant,Successor - split school,01-09-2027\n",
+        "992005,149052,Split Junior,Successor - split school,01-09-2027\n",
+        "992009,149009,Steady Academy (re-brokered),Successor,\n",
+        "992009,140000,Sixth form,Sixth Form Centre Link,\n",
+    ]
+    .concat();
+    (schools, links)
+}
+
+async fn import(app: &TestApp, schools: &str, links: Option<&str>, as_of: &str) -> ImportReport {
+    let as_of = NaiveDate::parse_from_str(as_of, "%Y-%m-%d").ok();
+    let extract = Extract { schools, links, as_of };
+    let report =
+        ImportService::new(app.db.clone()).import_by_slug("conv", extract, &[]).await.expect("import");
+    // As the command line imports: beside the server, whose facts are kept a few seconds.
+    app.facts.clear();
+    report
+}
+
+/// Progress of the partnership, its cohort and its two trusts on `day`: (certified, total) each.
+async fn counts(app: &TestApp, token: &str, day: &str) -> Value {
+    let q = r#"query($d: Date!) { me { partnership { id progress(asOf: $d) { certified totalSchools }
+        cohorts { progress(asOf: $d) { certified totalSchools } } } }
+        trusts(first: 10) { nodes { groupUid progress(asOf: $d) { certified totalSchools } } } }"#;
+    let a = app.gql(Some(token), q, json!({ "d": day })).await.ok();
+    let pair = |p: &Value| json!([p["certified"], p["totalSchools"]]);
+    let mut trusts: Vec<(String, Value)> = a["trusts"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["groupUid"].as_str().unwrap().to_owned(), pair(&t["progress"])))
+        .collect();
+    trusts.sort_by(|a, b| a.0.cmp(&b.0));
+    json!({
+        "partnership": pair(&a["me"]["partnership"]["progress"]),
+        "cohort": pair(&a["me"]["partnership"]["cohorts"][0]["progress"]),
+        "trusts": trusts,
+    })
+}
+
+#[tokio::test]
+async fn a_conversion_keeps_the_journey_and_the_counts_and_a_trust_move_counts_from_its_date() {
+    let app = TestApp::spawn().await;
+    let db = &app.db;
+    let p = fixtures::partnership(db, "conv", "Conversion City").await;
+    let first = import(&app, &format!("{HEADER}{}", before()), None, "2025-09-01").await;
+    assert_eq!((first.schools_created, first.members_added), (7, 7));
+
+    // The pioneers: 992001 certified, 992006 gathering evidence, mentored by 992009.
+    let id = |urn: i32| async move {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        entity::school::Entity::find()
+            .filter(entity::school::Column::Urn.eq(urn))
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap()
+            .id
+    };
+    let pioneers = fixtures::cohort(db, p.id, "Pioneers", 1, "2025-09-01", "2027-07-31").await;
+    fixtures::cohort_member(db, &pioneers, id(992001).await).await;
+    fixtures::cohort_member(db, &pioneers, id(992006).await).await;
+    fixtures::pairing(db, &pioneers, id(992009).await, id(992006).await, "2026-09-01").await;
+    fixtures::ai_policy(db, id(992001).await, "2026-01-10", "Harbour").await;
+    let certified = fixtures::journey(&app, "conv", 992001, "conv", Upto::Certified).await;
+    fixtures::journey(&app, "conv", 992006, "conv", Upto::GatheringEvidence).await;
+
+    let admin = app.token(Role::CityAdmin).partnership("conv").sign();
+    let eve = counts(&app, &admin, "2026-12-31").await;
+    assert_eq!(eve["partnership"], json!([1, 7]));
+    assert_eq!(eve["cohort"], json!([1, 2]));
+
+    let (schools, links) = after("Proposed to open");
+    let report = import(&app, &schools, Some(&links), "2027-01-01").await;
+    let statuses: Vec<(i32, i32, String)> = report
+        .links
+        .iter()
+        .map(|l| (l.predecessor_urn, l.successor_urn, format!("{:?} {:?} {}", l.kind, l.status, l.changed)))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            (992001, 149001, "Succession Applied true".to_owned()),
+            (992003, 149034, "Amalgamation Reported true".to_owned()),
+            (992004, 149034, "Amalgamation Reported true".to_owned()),
+            (992005, 149051, "Split Reported true".to_owned()),
+            (992005, 149052, "Split Reported true".to_owned()),
+            (992006, 149006, "Succession Applied true".to_owned()),
+            (992009, 149009, "Succession Waiting true".to_owned()),
+        ]
+    );
+    assert_eq!((report.trust_moves, report.members_added), (1, 2));
+
+    // Across the conversion date the counts hold; the trusts count each school from its move.
+    let day = counts(&app, &admin, "2027-01-01").await;
+    assert_eq!(day["partnership"], eve["partnership"]);
+    assert_eq!(day["cohort"], eve["cohort"]);
+    assert_eq!(eve["trusts"], json!([["3001", [0, 1]], ["3002", [0, 1]]]));
+    assert_eq!(day["trusts"], json!([["3001", [1, 2]], ["3002", [0, 2]]]));
+    // Asked again about the eve, after the import, the answer is what it was.
+    assert_eq!(counts(&app, &admin, "2026-12-31").await, eve);
+
+    // The journey, the certificate, the AI policy and the pairing are the successors' now.
+    let q = r#"{ a: school(urn: 149001) { certifications { stage certificate { number } } aiPolicy(asOf: "2027-01-02") { status } }
+        b: school(urn: 149006) { certifications { stage } }
+        mentor: school(urn: 992009) { mentees { mentee { urn } } } }"#;
+    let now = app.gql(Some(&admin), q, json!({})).await.ok();
+    assert_eq!(now["a"]["certifications"][0]["certificate"]["number"], json!(certified.certificate));
+    assert_ne!(now["a"]["aiPolicy"]["status"], "MISSING");
+    assert_eq!(now["b"]["certifications"][0]["stage"], "GATHERING_EVIDENCE");
+    assert_eq!(now["mentor"]["mentees"], json!([{ "mentee": { "urn": 149006 } }]));
+
+    // The same extracts again change nothing.
+    let again = import(&app, &schools, Some(&links), "2027-01-01").await;
+    assert!(again.links.iter().all(|l| !l.changed), "{:?}", again.links);
+    assert_eq!((again.trust_moves, again.members_added, again.schools_updated), (0, 0, 0));
+    assert_eq!(counts(&app, &admin, "2027-01-01").await, day);
+
+    // Once the re-brokered academy opens, the waiting link is applied.
+    let (schools, links) = after("Open");
+    let opened = import(&app, &schools, Some(&links), "2027-02-01").await;
+    let waiting = opened.links.iter().find(|l| l.successor_urn == 149009).unwrap();
+    assert_eq!((waiting.status, waiting.changed), (LinkStatus::Applied, true));
+    let later = counts(&app, &admin, "2027-02-01").await;
+    assert_eq!(later["partnership"], json!([1, 7]), "149009 took 992009's place");
+}
