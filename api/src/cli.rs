@@ -69,6 +69,9 @@ pub enum Command {
         /// today.
         #[arg(long, value_parser = crate::scalars::parse_date)]
         as_of: Option<chrono::NaiveDate>,
+        /// Report what the import would change, school by school, and change nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Create, list or change partnerships (as the operator; changes go to their audit log).
     Partnership {
@@ -186,7 +189,7 @@ pub async fn execute(
                 );
             }
         }
-        Command::Import { file, partnership, la_codes, links, as_of } => {
+        Command::Import { file, partnership, la_codes, links, as_of, dry_run } => {
             let db = db()?;
             let read = |file: &PathBuf| {
                 std::fs::read(file)
@@ -194,7 +197,8 @@ pub async fn execute(
                     .with_context(|| format!("cannot read {}", file.display()))
             };
             let (schools, links) = (read(&file)?, links.as_ref().map(read).transpose()?);
-            let extract = crate::import::Extract { schools: &schools, links: links.as_deref(), as_of };
+            let extract =
+                crate::import::Extract { schools: &schools, links: links.as_deref(), as_of, dry_run };
             match ImportService::new(db.clone()).import_by_slug(&partnership, extract, &la_codes).await {
                 Ok(report) => println!("{}", serde_json::to_string_pretty(&report_json(&report))?),
                 Err(crate::error::ApiError::BadRows(rows)) => {
@@ -246,17 +250,32 @@ pub async fn execute(
     Ok(())
 }
 
+/// An enum value as GraphQL names it: `MovedTrust` -> `MOVED_TRUST`.
+fn constant(value: &impl std::fmt::Debug) -> String {
+    let mut out = String::new();
+    for (i, c) in format!("{value:?}").chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_uppercase());
+    }
+    out
+}
+
 fn report_json(r: &crate::import::ImportReport) -> serde_json::Value {
     serde_json::json!({
         "rows": r.rows, "skipped": r.skipped,
         "schoolsCreated": r.schools_created, "schoolsUpdated": r.schools_updated, "schoolsUnchanged": r.schools_unchanged,
         "trustsCreated": r.trusts_created, "trustsUpdated": r.trusts_updated,
         "localAuthoritiesCreated": r.local_authorities_created, "membersAdded": r.members_added,
-        "trustMoves": r.trust_moves,
+        "trustMoves": r.trust_moves, "applied": r.applied,
+        "changes": r.changes.iter().map(|c| serde_json::json!({
+            "urn": c.urn, "kind": constant(&c.kind), "detail": c.detail,
+        })).collect::<Vec<_>>(),
         "links": r.links.iter().map(|l| serde_json::json!({
             "predecessorUrn": l.predecessor_urn, "successorUrn": l.successor_urn,
-            "kind": format!("{:?}", l.kind).to_uppercase(), "establishedOn": l.established_on.map(|d| d.0.to_string()),
-            "status": format!("{:?}", l.status).to_uppercase(), "changed": l.changed,
+            "kind": constant(&l.kind), "establishedOn": l.established_on.map(|d| d.0.to_string()),
+            "status": constant(&l.status), "changed": l.changed,
         })).collect::<Vec<_>>(),
     })
 }

@@ -6,14 +6,17 @@
 
 use api::{
     auth::Role,
-    import::{Extract, ImportReport, ImportService, succession::LinkStatus},
+    import::{Extract, ImportReport, ImportService, report::LinkStatus},
 };
+use std::collections::{BTreeMap, BTreeSet};
+
 use chrono::NaiveDate;
 use serde_json::{Value, json};
 use tests::{
     TestApp,
     fixtures::{self, Upto},
 };
+use uuid::Uuid;
 
 const HEADER: &str = "URN,EstablishmentName,LA (code),LA (name),TypeOfEstablishment (name),PhaseOfEducation (name),EstablishmentStatus (name),Trusts (code),Trusts (name),Postcode,OpenDate,CloseDate\n";
 const LINKS: &str = "URN,LinkURN,LinkName,LinkType,LinkEstablishedDate\n";
@@ -75,13 +78,66 @@ fn after(proposed_149009: &str) -> (String, String) {
 }
 
 async fn import(app: &TestApp, schools: &str, links: Option<&str>, as_of: &str) -> ImportReport {
+    run(app, schools, links, as_of, false).await
+}
+
+async fn run(app: &TestApp, schools: &str, links: Option<&str>, as_of: &str, dry_run: bool) -> ImportReport {
     let as_of = NaiveDate::parse_from_str(as_of, "%Y-%m-%d").ok();
-    let extract = Extract { schools, links, as_of };
+    let extract = Extract { schools, links, as_of, dry_run };
     let report =
         ImportService::new(app.db.clone()).import_by_slug("conv", extract, &[]).await.expect("import");
     // As the command line imports: beside the server, whose facts are kept a few seconds.
     app.facts.clear();
     report
+}
+
+/// Every school of the register with its membership, cohort, trust spells and journeys, by URN.
+async fn register(app: &TestApp) -> BTreeMap<i32, String> {
+    use entity::{
+        certification, cohort_school, mentorship_pairing, partnership_school, school, school_trust_spell,
+    };
+    use sea_orm::EntityTrait;
+    let db = &app.db;
+    let (members, cohorts) = (
+        partnership_school::Entity::find().all(db).await.unwrap(),
+        cohort_school::Entity::find().all(db).await.unwrap(),
+    );
+    let (spells, journeys) = (
+        school_trust_spell::Entity::find().all(db).await.unwrap(),
+        certification::Entity::find().all(db).await.unwrap(),
+    );
+    let pairings = mentorship_pairing::Entity::find().all(db).await.unwrap();
+    let mut out = BTreeMap::new();
+    for s in school::Entity::find().all(db).await.unwrap() {
+        let id = s.id;
+        let mine = |x: Uuid| x == id;
+        let row = format!(
+            "{s:?} {:?} {:?} {:?} {:?} {:?}",
+            members
+                .iter()
+                .filter(|m| mine(m.school_id))
+                .map(|m| (m.joined_on, m.left_on, m.succeeds_id))
+                .collect::<Vec<_>>(),
+            cohorts
+                .iter()
+                .filter(|c| mine(c.school_id))
+                .map(|c| (c.cohort_id, c.joined_on, c.left_on))
+                .collect::<Vec<_>>(),
+            spells
+                .iter()
+                .filter(|t| mine(t.school_id))
+                .map(|t| (t.trust_id, t.from_on, t.until_on))
+                .collect::<Vec<_>>(),
+            journeys.iter().filter(|j| mine(j.school_id)).map(|j| j.id).collect::<Vec<_>>(),
+            pairings
+                .iter()
+                .filter(|p| mine(p.mentor_school_id) || mine(p.mentee_school_id))
+                .map(|p| (p.id, p.status.clone()))
+                .collect::<Vec<_>>(),
+        );
+        out.insert(s.urn, row);
+    }
+    out
 }
 
 /// Progress of the partnership, its cohort and its two trusts on `day`: (certified, total) each.
@@ -137,8 +193,44 @@ async fn a_conversion_keeps_the_journey_and_the_counts_and_a_trust_move_counts_f
     assert_eq!(eve["partnership"], json!([1, 7]));
     assert_eq!(eve["cohort"], json!([1, 2]));
 
+    // A dry run reports every change, and writes none.
     let (schools, links) = after("Proposed to open");
+    let before = register(&app).await;
+    let preview = run(&app, &schools, Some(&links), "2027-01-01", true).await;
+    assert!(!preview.applied);
+    assert_eq!(register(&app).await, before, "a dry run wrote nothing");
+    let listed: Vec<String> = preview.changes.iter().map(|c| format!("{} {:?}", c.urn, c.kind)).collect();
+    assert_eq!(
+        listed,
+        [
+            "149001 New",
+            "149001 Joined",
+            "149001 Converted",
+            "149006 New",
+            "149006 Joined",
+            "149006 Converted",
+            "992001 Closed",
+            "992001 Left",
+            "992002 MovedTrust",
+            "992006 Closed",
+            "992006 Left",
+            "992009 PairingMoved",
+        ]
+    );
+
     let report = import(&app, &schools, Some(&links), "2027-01-01").await;
+    assert!(report.applied);
+    assert_eq!(
+        (&report.changes, &report.links),
+        (&preview.changes, &preview.links),
+        "the preview was the import"
+    );
+    // Applying it changed exactly the schools the preview listed.
+    let now = register(&app).await;
+    let changed: BTreeSet<i32> =
+        now.iter().filter(|(urn, row)| before.get(*urn) != Some(*row)).map(|(urn, _)| *urn).collect();
+    let listed: BTreeSet<i32> = preview.changes.iter().map(|c| c.urn).collect();
+    assert_eq!(changed, listed);
     let statuses: Vec<(i32, i32, String)> = report
         .links
         .iter()
@@ -164,8 +256,14 @@ async fn a_conversion_keeps_the_journey_and_the_counts_and_a_trust_move_counts_f
     assert_eq!(day["cohort"], eve["cohort"]);
     assert_eq!(eve["trusts"], json!([["3001", [0, 1]], ["3002", [0, 1]]]));
     assert_eq!(day["trusts"], json!([["3001", [1, 2]], ["3002", [0, 2]]]));
-    // Asked again about the eve, after the import, the answer is what it was.
+    // Asked again about the eve, after the import, the answer is what it was; the burn-up
+    // holds its one certified school, in its cohort, every week across the date.
     assert_eq!(counts(&app, &admin, "2026-12-31").await, eve);
+    let q = r#"{ me { partnership { timeline(from: "2026-12-17", to: "2027-01-14") { certified byCohort { certified } } } } }"#;
+    let burn_up = app.gql(Some(&admin), q, json!({})).await.ok();
+    let points: Vec<Value> = burn_up["me"]["partnership"]["timeline"].as_array().unwrap().clone();
+    assert_eq!(points.len(), 5);
+    assert!(points.iter().all(|t| t["certified"] == 1 && t["byCohort"][0]["certified"] == 1), "{points:?}");
 
     // The journey, the certificate, the AI policy and the pairing are the successors' now.
     let q = r#"{ a: school(urn: 149001) { certifications { stage certificate { number } } aiPolicy(asOf: "2027-01-02") { status } }
@@ -190,4 +288,42 @@ async fn a_conversion_keeps_the_journey_and_the_counts_and_a_trust_move_counts_f
     assert_eq!((waiting.status, waiting.changed), (LinkStatus::Applied, true));
     let later = counts(&app, &admin, "2027-02-01").await;
     assert_eq!(later["partnership"], json!([1, 7]), "149009 took 992009's place");
+}
+
+#[tokio::test]
+async fn a_closed_school_leaves_the_count_on_its_closing_date_and_a_dry_run_through_graphql_writes_nothing() {
+    let app = TestApp::spawn().await;
+    fixtures::partnership(&app.db, "conv", "Conversion City").await;
+    import(&app, &format!("{HEADER}{}", before()), None, "2025-09-01").await;
+    let admin = app.token(Role::CityAdmin).partnership("conv").sign();
+    let closing = format!(
+        "{HEADER}{}{}",
+        before().replace(
+            &row(992005, "Split Primary", "Community school", "Open", "", "", ""),
+            &row(992005, "Split Primary", "Community school", "Closed", "", "", "31-03-2027"),
+        ),
+        ""
+    );
+    let m = r#"mutation($csv: String!, $dry: Boolean!) { importSchools(csv: $csv, asOf: "2027-04-01", dryRun: $dry) {
+        applied schoolsUpdated changes { urn kind detail } } }"#;
+    let preview = app.gql(Some(&admin), m, json!({ "csv": closing, "dry": true })).await.ok();
+    let expected = json!([{ "urn": 992005, "kind": "CLOSED", "detail": "2027-03-31" }]);
+    assert_eq!(preview["importSchools"]["changes"], expected);
+    assert_eq!(preview["importSchools"]["applied"], false);
+    let total = |day: &'static str| {
+        let admin = admin.clone();
+        let app = &app;
+        async move {
+            let q = "query($d: Date!) { me { partnership { progress(asOf: $d) { totalSchools } } } }";
+            app.gql(Some(&admin), q, json!({ "d": day })).await.ok()["me"]["partnership"]["progress"]["totalSchools"].clone()
+        }
+    };
+    assert_eq!(total("2027-04-01").await, 7, "the dry run wrote nothing");
+
+    let applied = app.gql(Some(&admin), m, json!({ "csv": closing, "dry": false })).await.ok();
+    assert_eq!(
+        (&applied["importSchools"]["applied"], &applied["importSchools"]["changes"]),
+        (&json!(true), &expected)
+    );
+    assert_eq!((total("2027-03-30").await, total("2027-03-31").await), (json!(7), json!(6)));
 }

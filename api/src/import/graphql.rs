@@ -24,7 +24,9 @@ impl ImportMutation {
     /// the successor its membership, cohort, pairings, open journey, valid certificate and AI
     /// policy on the link's date; amalgamations and splits are reported, never applied.
     /// `asOf` (default today): the day the extracts describe, when trust moves take effect.
-    /// City admins only.
+    /// With `dryRun` the import runs in full and is rolled back: `changes` lists what applying
+    /// the same extracts would change, school by school, and nothing is written. City admins
+    /// only.
     #[graphql(guard = "RoleGuard(&[Role::CityAdmin])")]
     async fn import_schools(
         &self,
@@ -33,10 +35,12 @@ impl ImportMutation {
         #[graphql(default)] la_codes: Vec<String>,
         links: Option<String>,
         as_of: Option<Date>,
+        #[graphql(default)] dry_run: bool,
     ) -> Result<ImportReport> {
         let actor = ctx.data::<Viewer>()?.actor().extend()?;
         let (schools, links) = (gias::decode(csv.as_bytes()), links.map(|l| gias::decode(l.as_bytes())));
-        let extract = Extract { schools: &schools, links: links.as_deref(), as_of: as_of.map(|d| d.0) };
+        let extract =
+            Extract { schools: &schools, links: links.as_deref(), as_of: as_of.map(|d| d.0), dry_run };
         ctx.data::<ImportService>()?.import(actor, extract, &la_codes).await.extend()
     }
 }

@@ -3,7 +3,9 @@
 pub mod gias;
 pub mod graphql;
 pub mod links;
+pub mod report;
 pub mod service;
 pub mod succession;
 
-pub use service::{Extract, ImportReport, ImportService};
+pub use report::ImportReport;
+pub use service::{Extract, ImportService};

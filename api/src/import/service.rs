@@ -14,7 +14,9 @@ use uuid::Uuid;
 
 use super::{
     gias::{self, GiasSchool},
-    links, succession,
+    links,
+    report::{ChangeKind, ImportReport},
+    succession,
 };
 use crate::{
     access::{self, Holding},
@@ -26,27 +28,6 @@ use crate::{
 /// Rows per multi-row INSERT or IN list: well under SQLite's and PostgreSQL's parameter limits.
 pub const CHUNK: usize = 1000;
 
-/// What an import did.
-#[derive(Clone, Debug, Default, PartialEq, Eq, async_graphql::SimpleObject)]
-pub struct ImportReport {
-    /// Data rows read (the header not counted).
-    pub rows: u64,
-    /// Rows passed over: outside the LA filter, not state-funded, or closed and never imported.
-    pub skipped: u64,
-    pub schools_created: u64,
-    pub schools_updated: u64,
-    pub schools_unchanged: u64,
-    pub trusts_created: u64,
-    pub trusts_updated: u64,
-    pub local_authorities_created: u64,
-    /// Schools that joined the partnership with this import.
-    pub members_added: u64,
-    /// Schools whose trust changed (or that joined or left one) with this import.
-    pub trust_moves: u64,
-    /// The links of the links extract whose predecessor is a member, and what became of each.
-    pub links: Vec<super::succession::LinkReport>,
-}
-
 /// One GIAS download to import: the establishments extract, perhaps the links extract, and
 /// the day it describes (trust moves, and links GIAS gives no date, take effect on it;
 /// default today).
@@ -55,6 +36,8 @@ pub struct Extract<'a> {
     pub schools: &'a str,
     pub links: Option<&'a str>,
     pub as_of: Option<NaiveDate>,
+    /// Report what applying would change, and write nothing.
+    pub dry_run: bool,
 }
 
 impl<'a> Extract<'a> {
@@ -135,8 +118,15 @@ impl ImportService {
             Acting::Operator => audit::Who::operator(),
             Acting::Admin(who) => who.clone(),
         };
-        report.links =
-            succession::apply(&txn, partnership, framework.as_deref(), &links, as_of, &who).await?;
+        succession::apply(&txn, partnership, framework.as_deref(), &links, as_of, &who, &mut report).await?;
+        report.changes.sort_by_key(|c| (c.urn, c.kind));
+        if extract.dry_run {
+            // Everything ran as it would; none of it is kept.
+            txn.rollback().await?;
+            tracing::info!(?report, "import dry run");
+            return Ok(report);
+        }
+        report.applied = true;
         txn.commit().await?;
         if report.schools_created > 0 {
             // A bulk insert leaves the planner's statistics stale.
@@ -365,6 +355,7 @@ async fn upsert_schools(
                 report.schools_unchanged += 1
             }
             Some(current) => {
+                describe(current, &wanted, report);
                 if current.trust_id != wanted.trust_id {
                     move_trust(db, current, wanted.trust_id, as_of).await?;
                     report.trust_moves += 1;
@@ -380,6 +371,7 @@ async fn upsert_schools(
             None => {
                 new.push(school::ActiveModel::from(wanted.clone()));
                 report.schools_created += 1;
+                report.change(wanted.urn, ChangeKind::New, wanted.name.clone());
             }
         }
         if wanted.open {
@@ -388,6 +380,34 @@ async fn upsert_schools(
     }
     insert_chunks(db, new).await?;
     Ok(members)
+}
+
+/// Reports how `wanted` differs from `current`, field by field.
+fn describe(current: &school::Model, wanted: &school::Model, report: &mut ImportReport) {
+    let urn = current.urn;
+    match (current.open, wanted.open) {
+        (true, false) => report.change(
+            urn,
+            ChangeKind::Closed,
+            wanted.closed_on.map_or_else(String::new, |d| d.to_string()),
+        ),
+        (false, true) => report.change(urn, ChangeKind::Reopened, ""),
+        _ => {}
+    }
+    if current.name != wanted.name {
+        report.change(urn, ChangeKind::Renamed, format!("{} -> {}", current.name, wanted.name));
+    }
+    if current.trust_id != wanted.trust_id {
+        report.change(urn, ChangeKind::MovedTrust, "");
+    }
+    // A closing date comes with the closure (reported above).
+    let (a, b) = (current, wanted);
+    let closed_on = |s: &school::Model| if a.open == b.open { s.closed_on } else { None };
+    if (&a.establishment_type, &a.phase, a.local_authority_id, &a.postcode, a.opened_on, closed_on(a))
+        != (&b.establishment_type, &b.phase, b.local_authority_id, &b.postcode, b.opened_on, closed_on(b))
+    {
+        report.change(urn, ChangeKind::Updated, "");
+    }
 }
 
 /// Records that `school` left its trust for `trust` (None: none) on `day`: closes its open
@@ -459,6 +479,13 @@ async fn add_members(
         })
         .collect();
     report.members_added = new.len() as u64;
+    let joined: Vec<Uuid> = new.iter().filter_map(|m| m.school_id.clone().take()).collect();
+    for chunk in joined.chunks(CHUNK) {
+        let rows = school::Entity::find().filter(school::Column::Id.is_in(chunk.to_vec())).all(db).await?;
+        for s in rows {
+            report.change(s.urn, ChangeKind::Joined, s.name);
+        }
+    }
     insert_chunks(db, new).await
 }
 

@@ -17,7 +17,10 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::links::{GiasLink, LinkKind};
+use super::{
+    links::{GiasLink, LinkKind},
+    report::{ChangeKind, ImportReport, LinkReport, LinkStatus, SchoolLinkKind},
+};
 use crate::{
     audit::{self, Who},
     certification::Stage,
@@ -25,48 +28,6 @@ use crate::{
     mentorship::service::{ACTIVE, ENDED},
     scalars::Date,
 };
-
-/// What became of a link.
-#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LinkStatus {
-    /// The successor carries on the predecessor's work in the partnership.
-    Applied,
-    /// The successor is not open yet (or not in the register): applied by a later import.
-    Waiting,
-    /// An amalgamation or a split: for the city admin to decide, never applied here.
-    Reported,
-}
-
-impl LinkStatus {
-    fn as_db(self) -> &'static str {
-        match self {
-            Self::Applied => "APPLIED",
-            Self::Waiting => "WAITING",
-            Self::Reported => "REPORTED",
-        }
-    }
-}
-
-/// GIAS's kind of link, as reported.
-#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SchoolLinkKind {
-    Succession,
-    Amalgamation,
-    Split,
-}
-
-/// One link of the import that concerns the partnership, and what became of it.
-#[derive(Clone, Debug, PartialEq, Eq, async_graphql::SimpleObject)]
-pub struct LinkReport {
-    pub predecessor_urn: i32,
-    pub successor_urn: i32,
-    pub kind: SchoolLinkKind,
-    /// The day it takes effect: GIAS's link date, else the successor's opening date.
-    pub established_on: Option<Date>,
-    pub status: LinkStatus,
-    /// Whether this import changed it (applied it, or recorded it for the first time).
-    pub changed: bool,
-}
 
 /// Records the links of `links` whose predecessor is a member of `partnership`, and applies
 /// the one-to-one successions whose successor is open. `as_of`: the day a link without dates
@@ -78,7 +39,8 @@ pub async fn apply(
     links: &[GiasLink],
     as_of: NaiveDate,
     who: &Who,
-) -> ApiResult<Vec<LinkReport>> {
+    report: &mut ImportReport,
+) -> ApiResult<()> {
     let urns: Vec<i32> = links.iter().flat_map(|l| [l.predecessor, l.successor]).collect();
     let mut schools: HashMap<i32, school::Model> = HashMap::new();
     for chunk in urns.chunks(super::service::CHUNK) {
@@ -105,7 +67,6 @@ pub async fn apply(
         .collect();
     let count = |f: &dyn Fn(&GiasLink) -> bool| links.iter().filter(|l| f(l)).count();
 
-    let mut reports = Vec::new();
     for link in links {
         let Some(before) = schools.get(&link.predecessor).filter(|s| members.contains_key(&s.id)) else {
             continue;
@@ -130,7 +91,15 @@ pub async fn apply(
                 && let Some(after) = after
             {
                 let day = established_on.unwrap_or(as_of);
-                succeed(db, partnership, framework, before, after, day).await?;
+                let partners = succeed(db, partnership, framework, before, after, day).await?;
+                report.change(after.urn, ChangeKind::Converted, format!("carries on from {}", before.urn));
+                report.change(before.urn, ChangeKind::Left, format!("carried on by {}", after.urn));
+                for partner in
+                    school::Entity::find().filter(school::Column::Id.is_in(partners)).all(db).await?
+                {
+                    let detail = format!("mentoring goes on with {} instead of {}", after.urn, before.urn);
+                    report.change(partner.urn, ChangeKind::PairingMoved, detail);
+                }
                 let summary = format!(
                     "school {} ({}) carries on from {} ({}) from {day} (GIAS succession)",
                     after.urn, after.name, before.urn, before.name
@@ -144,7 +113,7 @@ pub async fn apply(
             LinkKind::Amalgamation => SchoolLinkKind::Amalgamation,
             LinkKind::Split => SchoolLinkKind::Split,
         };
-        reports.push(LinkReport {
+        report.links.push(LinkReport {
             predecessor_urn: link.predecessor,
             successor_urn: link.successor,
             kind,
@@ -153,7 +122,7 @@ pub async fn apply(
             changed,
         });
     }
-    Ok(reports)
+    Ok(())
 }
 
 async fn record(
@@ -196,7 +165,8 @@ async fn record(
     Ok(())
 }
 
-/// `after` carries on `before`'s work in the partnership from `day`.
+/// `after` carries on `before`'s work in the partnership from `day`. Returns the schools on
+/// the other side of the pairings that moved.
 async fn succeed(
     db: &impl ConnectionTrait,
     partnership: Uuid,
@@ -204,7 +174,7 @@ async fn succeed(
     before: &school::Model,
     after: &school::Model,
     day: NaiveDate,
-) -> ApiResult<()> {
+) -> ApiResult<Vec<Uuid>> {
     // Membership: the predecessor leaves on the day, the successor joins on it.
     let membership = |school: Uuid| partnership_school::Entity::find_by_id((partnership, school)).one(db);
     if let Some(m) = membership(before.id).await? {
@@ -268,7 +238,9 @@ async fn succeed(
         )
         .all(db)
         .await?;
+    let mut partners = Vec::new();
     for p in pairings {
+        partners.push(if p.mentor_school_id == before.id { p.mentee_school_id } else { p.mentor_school_id });
         let swap = |id: Uuid| if id == before.id { after.id } else { id };
         let (mentor, mentee, cohort) = (swap(p.mentor_school_id), swap(p.mentee_school_id), p.cohort_id);
         let mut ended = p.into_active_model();
@@ -318,5 +290,5 @@ async fn succeed(
         copy.school_id = Set(after.id);
         copy.insert(db).await?;
     }
-    Ok(())
+    Ok(partners)
 }
