@@ -20,7 +20,7 @@ use crate::{
     framework::graphql::FrameworkQuery,
     grant::graphql::{GrantMutation, GrantQuery},
     ids,
-    import::graphql::ImportMutation,
+    import::graphql::{ImportMutation, ImportQuery},
     mentorship::{MentorshipPairing, MentorshipService, graphql::MentorshipMutation},
     partnership::{
         LocalAuthority, Partnership, PartnershipService,
@@ -149,6 +149,7 @@ pub struct Query(
     ReviewQuery,
     CertificateQuery,
     ProgressQuery,
+    ImportQuery,
 );
 
 #[derive(MergedObject, Default)]

@@ -63,14 +63,12 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(
-            Index::create()
-                .name("school_trust_spell_school_id_idx")
-                .table(TrustSpell::Table)
-                .col(TrustSpell::SchoolId)
-                .to_owned(),
-        )
-        .await?;
+        for (name, col) in [
+            ("school_trust_spell_school_id_idx", TrustSpell::SchoolId),
+            ("school_trust_spell_trust_id_idx", TrustSpell::TrustId),
+        ] {
+            m.create_index(Index::create().name(name).table(TrustSpell::Table).col(col).to_owned()).await?;
+        }
         m.create_table(
             Table::create()
                 .table(Link::Table)

@@ -42,8 +42,9 @@ fn before() -> String {
 }
 
 /// After, on 2027-01-01: 992001 and 992006 converted into trust 3001's academies, 992002 moved
-/// to trust 3002, and the successors of an amalgamation, a split and 992009 proposed to open.
-fn after(proposed_149009: &str) -> (String, String) {
+/// to trust 3002, and the successors of a split proposed to open; those of 992009 and of an
+/// amalgamation (149034) as `steady` and `north` say.
+fn after(steady: &str, north: &str) -> (String, String) {
     let schools = [
         HEADER.to_owned(),
         row(992001, "Harbour Primary", "Community school", "Closed", "", "01-09-1990", "31-12-2026"),
@@ -51,14 +52,14 @@ fn after(proposed_149009: &str) -> (String, String) {
         row(992002, "Quay Academy", "Academy converter", "Open", "3002", "01-09-2015", ""),
         row(992003, "North Infant", "Community school", "Open", "", "", ""),
         row(992004, "North Junior", "Community school", "Open", "", "", ""),
-        row(149034, "North Primary", "Community school", "Proposed to open", "", "01-09-2027", ""),
+        row(149034, "North Primary", "Community school", north, "", "01-09-2027", ""),
         row(992005, "Split Primary", "Community school", "Open", "", "", ""),
         row(149051, "Split Infant", "Community school", "Proposed to open", "", "01-09-2027", ""),
         row(149052, "Split Junior", "Community school", "Proposed to open", "", "01-09-2027", ""),
         row(992006, "Mill Lane Primary", "Community school", "Closed", "", "", "31-12-2026"),
         row(149006, "Mill Lane Academy", "Academy converter", "Open", "3001", "01-01-2027", ""),
         row(992009, "Steady Academy", "Academy converter", "Open", "3002", "", ""),
-        row(149009, "Steady Academy (re-brokered)", "Academy sponsor led", proposed_149009, "3001", "", ""),
+        row(149009, "Steady Academy (re-brokered)", "Academy sponsor led", steady, "3001", "", ""),
     ]
     .concat();
     let links = [
@@ -194,7 +195,7 @@ async fn a_conversion_keeps_the_journey_and_the_counts_and_a_trust_move_counts_f
     assert_eq!(eve["cohort"], json!([1, 2]));
 
     // A dry run reports every change, and writes none.
-    let (schools, links) = after("Proposed to open");
+    let (schools, links) = after("Proposed to open", "Proposed to open");
     let before = register(&app).await;
     let preview = run(&app, &schools, Some(&links), "2027-01-01", true).await;
     assert!(!preview.applied);
@@ -282,7 +283,7 @@ async fn a_conversion_keeps_the_journey_and_the_counts_and_a_trust_move_counts_f
     assert_eq!(counts(&app, &admin, "2027-01-01").await, day);
 
     // Once the re-brokered academy opens, the waiting link is applied.
-    let (schools, links) = after("Open");
+    let (schools, links) = after("Open", "Proposed to open");
     let opened = import(&app, &schools, Some(&links), "2027-02-01").await;
     let waiting = opened.links.iter().find(|l| l.successor_urn == 149009).unwrap();
     assert_eq!((waiting.status, waiting.changed), (LinkStatus::Applied, true));
@@ -326,4 +327,60 @@ async fn a_closed_school_leaves_the_count_on_its_closing_date_and_a_dry_run_thro
         (&json!(true), &expected)
     );
     assert_eq!((total("2027-03-30").await, total("2027-03-31").await), (json!(7), json!(6)));
+}
+
+#[tokio::test]
+async fn a_reported_amalgamation_waits_for_the_city_admins_decision_which_stands() {
+    let app = TestApp::spawn().await;
+    fixtures::partnership(&app.db, "conv", "Conversion City").await;
+    import(&app, &format!("{HEADER}{}", before()), None, "2025-09-01").await;
+    let (schools, links) = after("Proposed to open", "Open");
+    import(&app, &schools, Some(&links), "2027-09-01").await;
+    let admin = app.token(Role::CityAdmin).partnership("conv").sign();
+    let list = "{ schoolLinks(status: REPORTED) { predecessorUrn successorUrn kind status } }";
+    let reported = app.gql(Some(&admin), list, json!({})).await.ok();
+    let pairs: Vec<String> = reported["schoolLinks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| format!("{} {} {}", l["predecessorUrn"], l["successorUrn"], l["kind"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        pairs,
+        [
+            "992003 149034 AMALGAMATION",
+            "992004 149034 AMALGAMATION",
+            "992005 149051 SPLIT",
+            "992005 149052 SPLIT"
+        ]
+    );
+    let partner = app.token(Role::Partner).partnership("conv").sign();
+    app.gql(Some(&partner), list, json!({})).await.fails_with("FORBIDDEN");
+
+    let decide = "mutation($p: Int!, $s: Int!, $c: Boolean!) { decideSchoolLink(predecessorUrn: $p, successorUrn: $s, carryOn: $c) { status changed } }";
+    let ask = |p: i32, s: i32, c: bool| app.gql(Some(&admin), decide, json!({ "p": p, "s": s, "c": c }));
+    ask(992005, 149051, true).await.fails_with("CONFLICT");
+    ask(992001, 149034, true).await.fails_with("NOT_FOUND");
+    let total = |day: &'static str| {
+        let admin = admin.clone();
+        let app = &app;
+        async move {
+            let q = "query($d: Date!) { me { partnership { progress(asOf: $d) { totalSchools } } } }";
+            app.gql(Some(&admin), q, json!({ "d": day })).await.ok()["me"]["partnership"]["progress"]["totalSchools"].clone()
+        }
+    };
+    // Before the decisions 149034 has joined beside the two it replaces.
+    assert_eq!((total("2027-08-31").await, total("2027-09-01").await), (json!(7), json!(8)));
+    let carried = ask(992003, 149034, true).await.ok();
+    assert_eq!(carried["decideSchoolLink"], json!({ "status": "APPLIED", "changed": true }));
+    let dismissed = ask(992004, 149034, false).await.ok();
+    assert_eq!(dismissed["decideSchoolLink"], json!({ "status": "DISMISSED", "changed": true }));
+    ask(992003, 149034, false).await.fails_with("CONFLICT");
+    assert_eq!((total("2027-08-31").await, total("2027-09-01").await), (json!(7), json!(6)));
+
+    // No import changes a decision.
+    let again = import(&app, &schools, Some(&links), "2027-09-02").await;
+    let north: Vec<(LinkStatus, bool)> =
+        again.links.iter().filter(|l| l.successor_urn == 149034).map(|l| (l.status, l.changed)).collect();
+    assert_eq!(north, [(LinkStatus::Applied, false), (LinkStatus::Dismissed, false)]);
 }

@@ -1,14 +1,33 @@
-//! The import mutation.
+//! The import mutation, and the GIAS links it recorded with the city admin's decisions.
 
 use async_graphql::{Context, Object, Result};
 
-use super::{Extract, ImportReport, ImportService, gias};
+use super::{
+    Extract, ImportReport, ImportService, gias,
+    report::{LinkReport, LinkStatus},
+};
 use crate::{
     access::RoleGuard,
     auth::{Role, Viewer},
     error::Extend,
     scalars::Date,
 };
+
+#[derive(Default)]
+pub struct ImportQuery;
+
+#[Object]
+impl ImportQuery {
+    /// The GIAS links your partnership's imports recorded, by predecessor URN; only those of
+    /// `status` when given (REPORTED: the amalgamations and splits waiting for your decision).
+    /// City admins only.
+    #[graphql(guard = "RoleGuard(&[Role::CityAdmin])")]
+    async fn school_links(&self, ctx: &Context<'_>, status: Option<LinkStatus>) -> Result<Vec<LinkReport>> {
+        let actor = ctx.data::<Viewer>()?.actor().extend()?;
+        let links = ctx.data::<ImportService>()?.links(actor, status).await.extend()?;
+        Ok(links.iter().map(LinkReport::from).collect())
+    }
+}
 
 #[derive(Default)]
 pub struct ImportMutation;
@@ -42,5 +61,26 @@ impl ImportMutation {
         let extract =
             Extract { schools: &schools, links: links.as_deref(), as_of: as_of.map(|d| d.0), dry_run };
         ctx.data::<ImportService>()?.import(actor, extract, &la_codes).await.extend()
+    }
+
+    /// Decides a REPORTED link of your partnership (an amalgamation or a split; GIAS says which
+    /// schools, not whose work goes on). With `carryOn` the successor carries on the
+    /// predecessor's work from the link's date, as a conversion does (membership, cohort,
+    /// pairings, open journey, valid certificate, AI policy): APPLIED. Without, the predecessor
+    /// leaves on that date and the successor joins as a school of its own: DISMISSED. NOT_FOUND
+    /// for no such link, CONFLICT when it is not REPORTED or the successor is not open yet. One
+    /// transaction, in the audit log; no import changes a decision. City admins only.
+    #[graphql(guard = "RoleGuard(&[Role::CityAdmin])")]
+    async fn decide_school_link(
+        &self,
+        ctx: &Context<'_>,
+        predecessor_urn: i32,
+        successor_urn: i32,
+        carry_on: bool,
+    ) -> Result<LinkReport> {
+        let actor = ctx.data::<Viewer>()?.actor().extend()?;
+        let service = ctx.data::<ImportService>()?;
+        let link = service.decide(actor, predecessor_urn, successor_urn, carry_on).await.extend()?;
+        Ok(LinkReport { changed: true, ..LinkReport::from(&link) })
     }
 }

@@ -1,5 +1,6 @@
 //! Bulk import of schools and trusts from a GIAS extract ("all establishment data" CSV).
 
+pub mod decide;
 pub mod gias;
 pub mod graphql;
 pub mod links;

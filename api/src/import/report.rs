@@ -1,6 +1,9 @@
 //! What an import did, or would do (a dry run): counts, every change school by school, and
 //! what became of each GIAS link.
 
+use entity::school_link;
+
+use super::links::LinkKind;
 use crate::scalars::Date;
 
 /// What an import did.
@@ -74,17 +77,33 @@ pub enum LinkStatus {
     Applied,
     /// The successor is not open yet (or not in the register): applied by a later import.
     Waiting,
-    /// An amalgamation or a split: for the city admin to decide, never applied here.
+    /// An amalgamation or a split: for the city admin to decide (`decideSchoolLink`), never
+    /// applied by an import.
     Reported,
+    /// Decided without carrying on: the predecessor left on the link's date, the successor
+    /// joined as a school of its own.
+    Dismissed,
 }
 
 impl LinkStatus {
+    const ALL: [Self; 4] = [Self::Applied, Self::Waiting, Self::Reported, Self::Dismissed];
+
     pub(super) fn as_db(self) -> &'static str {
         match self {
             Self::Applied => "APPLIED",
             Self::Waiting => "WAITING",
             Self::Reported => "REPORTED",
+            Self::Dismissed => "DISMISSED",
         }
+    }
+
+    pub(super) fn from_db(s: &str) -> Self {
+        Self::ALL.into_iter().find(|v| v.as_db() == s).unwrap_or(Self::Reported)
+    }
+
+    /// A city admin's decision, which no import changes.
+    pub(super) fn decided(self) -> bool {
+        matches!(self, Self::Applied | Self::Dismissed)
     }
 }
 
@@ -96,6 +115,16 @@ pub enum SchoolLinkKind {
     Split,
 }
 
+impl From<LinkKind> for SchoolLinkKind {
+    fn from(kind: LinkKind) -> Self {
+        match kind {
+            LinkKind::Succession => Self::Succession,
+            LinkKind::Amalgamation => Self::Amalgamation,
+            LinkKind::Split => Self::Split,
+        }
+    }
+}
+
 /// One link of the import that concerns the partnership, and what became of it.
 #[derive(Clone, Debug, PartialEq, Eq, async_graphql::SimpleObject)]
 pub struct LinkReport {
@@ -105,6 +134,24 @@ pub struct LinkReport {
     /// The day it takes effect: GIAS's link date, else the successor's opening date.
     pub established_on: Option<Date>,
     pub status: LinkStatus,
-    /// Whether this import changed it (applied it, or recorded it for the first time).
+    /// Whether the import or decision that answered changed it (applied it, recorded it for
+    /// the first time, or decided it); false in `schoolLinks`.
     pub changed: bool,
+}
+
+impl From<&school_link::Model> for LinkReport {
+    fn from(l: &school_link::Model) -> Self {
+        let kind = [LinkKind::Succession, LinkKind::Amalgamation, LinkKind::Split]
+            .into_iter()
+            .find(|k| k.as_db() == l.kind)
+            .unwrap_or(LinkKind::Succession);
+        Self {
+            predecessor_urn: l.predecessor_urn,
+            successor_urn: l.successor_urn,
+            kind: kind.into(),
+            established_on: l.established_on.map(Date),
+            status: LinkStatus::from_db(&l.status),
+            changed: false,
+        }
+    }
 }

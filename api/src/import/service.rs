@@ -5,7 +5,9 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
 
-use entity::{local_authority, partnership, partnership_school, school, school_trust_spell, trust};
+use entity::{
+    local_authority, partnership, partnership_school, school, school_link, school_trust_spell, trust,
+};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     QuerySelect, Set,
@@ -13,9 +15,10 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{
+    decide,
     gias::{self, GiasSchool},
     links,
-    report::{ChangeKind, ImportReport},
+    report::{ChangeKind, ImportReport, LinkStatus},
     succession,
 };
 use crate::{
@@ -67,6 +70,26 @@ impl ImportService {
     ) -> ApiResult<ImportReport> {
         let partnership = actor.admin_of()?;
         self.import_into(partnership, extract, la_codes, Acting::Admin(audit::Who::from(actor))).await
+    }
+
+    /// The GIAS links the caller's partnership's imports recorded (`decide::links`).
+    pub async fn links(
+        &self,
+        actor: &Actor,
+        status: Option<LinkStatus>,
+    ) -> ApiResult<Vec<school_link::Model>> {
+        decide::links(&self.db, actor, status).await
+    }
+
+    /// A city admin's decision on a reported link (`decide::decide`).
+    pub async fn decide(
+        &self,
+        actor: &Actor,
+        predecessor: i32,
+        successor: i32,
+        carry_on: bool,
+    ) -> ApiResult<school_link::Model> {
+        decide::decide(&self.db, actor, predecessor, successor, carry_on).await
     }
 
     /// Imports into the partnership with `slug` (the CLI's way in). With no `la_codes`, keeps

@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use super::{
     links::{GiasLink, LinkKind},
-    report::{ChangeKind, ImportReport, LinkReport, LinkStatus, SchoolLinkKind},
+    report::{ChangeKind, ImportReport, LinkReport, LinkStatus},
 };
 use crate::{
     audit::{self, Who},
@@ -85,6 +85,11 @@ pub async fn apply(
             _ => LinkStatus::Reported,
         };
         let seen = known.get(&(link.predecessor, link.successor));
+        // A city admin's decision stands: no import changes it.
+        if let Some(decided) = seen.filter(|s| LinkStatus::from_db(&s.status).decided()) {
+            report.links.push(LinkReport::from(decided));
+            continue;
+        }
         let changed = seen.is_none_or(|s| s.status != status.as_db() || s.kind != kind.as_db());
         if changed {
             if status == LinkStatus::Applied
@@ -108,15 +113,10 @@ pub async fn apply(
             }
             record(db, partnership, link, kind, established_on, status, seen).await?;
         }
-        let kind = match kind {
-            LinkKind::Succession => SchoolLinkKind::Succession,
-            LinkKind::Amalgamation => SchoolLinkKind::Amalgamation,
-            LinkKind::Split => SchoolLinkKind::Split,
-        };
         report.links.push(LinkReport {
             predecessor_urn: link.predecessor,
             successor_urn: link.successor,
-            kind,
+            kind: kind.into(),
             established_on: established_on.map(Date),
             status,
             changed,
@@ -167,7 +167,7 @@ async fn record(
 
 /// `after` carries on `before`'s work in the partnership from `day`. Returns the schools on
 /// the other side of the pairings that moved.
-async fn succeed(
+pub(super) async fn succeed(
     db: &impl ConnectionTrait,
     partnership: Uuid,
     framework: Option<&str>,
