@@ -129,6 +129,17 @@ try {
     if (after === before) failures.push('the page did not change after a stage change');
     else console.log('the page updated live after a stage change');
   }
+  // Printed, the page keeps the figures and charts and leaves out the buttons.
+  if (shown) {
+    await send('Emulation.setEmulatedMedia', { media: 'print' });
+    const printed = await evaluate(`({
+      hidden: ['sign-out', 'exports'].map((id) => getComputedStyle(document.getElementById(id)).display),
+      charts: [...document.querySelectorAll('#burn-up figure')].filter((f) => getComputedStyle(f).display !== 'none').length })`);
+    await send('Emulation.setEmulatedMedia', { media: '' });
+    if (printed.hidden.some((d) => d !== 'none') || printed.charts !== shown.series.length) {
+      failures.push(`printed: ${JSON.stringify(printed)}`);
+    } else console.log(`printed, the page keeps its ${printed.charts} charts and leaves out the buttons`);
+  }
   // A mentor school's lead sees its mentees; a trust lead its trust (MENTOR_TOKEN, TRUST_TOKEN).
   const gql = async (who, query) => (await (await fetch(`${base}/graphql`, {
     method: 'POST',

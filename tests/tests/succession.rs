@@ -275,6 +275,14 @@ async fn a_conversion_keeps_the_journey_and_the_counts_and_a_trust_move_counts_f
     assert_ne!(now["a"]["aiPolicy"]["status"], "MISSING");
     assert_eq!(now["b"]["certifications"][0]["stage"], "GATHERING_EVIDENCE");
     assert_eq!(now["mentor"]["mentees"], json!([{ "mentee": { "urn": 149006 } }]));
+    let q = "{ me { partnership { cohorts { schools(first: 10) { nodes { urn } } } } } }";
+    let cohort = app.gql(Some(&admin), q, json!({})).await.ok();
+    let members = &cohort["me"]["partnership"]["cohorts"][0]["schools"]["nodes"];
+    assert_eq!(
+        members,
+        &json!([{ "urn": 149001 }, { "urn": 149006 }]),
+        "the successors, not those they replaced"
+    );
 
     // The same extracts again change nothing.
     let again = import(&app, &schools, Some(&links), "2027-01-01").await;

@@ -40,6 +40,7 @@ async fn cohort_of(
         .find_also_related(cohort::Entity)
         .filter(cohort_school::Column::PartnershipId.eq(partnership))
         .filter(cohort_school::Column::SchoolId.eq(school))
+        .filter(cohort_school::Column::LeftOn.is_null())
         .one(db)
         .await?
         .and_then(|(_, c)| c))

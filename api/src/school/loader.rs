@@ -54,7 +54,9 @@ impl Parent {
                     cohort_school::Entity,
                     Expr::col((cohort_school::Entity, cohort_school::Column::SchoolId))
                         .equals((school::Entity, school::Column::Id)),
-                );
+                )
+                // Its schools now: not those a successor replaced.
+                .and_where(Expr::col((cohort_school::Entity, cohort_school::Column::LeftOn)).is_null());
             }
             Self::Trust(_) => {}
         }

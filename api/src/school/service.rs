@@ -165,6 +165,7 @@ impl SchoolFilter {
                         .column(cohort_school::Column::SchoolId)
                         .from(cohort_school::Entity)
                         .and_where(cohort_school::Column::CohortId.eq(c))
+                        .and_where(cohort_school::Column::LeftOn.is_null())
                         .to_owned(),
                 ),
             );
