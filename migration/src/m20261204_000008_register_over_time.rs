@@ -40,6 +40,24 @@ impl MigrationTrait for Migration {
             m.alter_table(Table::alter().table(CohortSchool::Table).add_column(date_null(col)).to_owned())
                 .await?;
         }
+        // A school may leave a cohort and join another: one current cohort per school in a
+        // partnership, and the rows of the past kept. sea-query has no partial indexes.
+        let db = m.get_connection();
+        db.execute_unprepared("DROP INDEX cohort_school_partnership_id_school_id_key").await?;
+        db.execute_unprepared(
+            "CREATE UNIQUE INDEX cohort_school_partnership_id_school_id_key ON cohort_school (partnership_id, school_id) \
+             WHERE left_on IS NULL",
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("cohort_school_partnership_id_school_id_idx")
+                .table(CohortSchool::Table)
+                .col(CohortSchool::PartnershipId)
+                .col(CohortSchool::SchoolId)
+                .to_owned(),
+        )
+        .await?;
         m.create_table(
             Table::create()
                 .table(TrustSpell::Table)
@@ -106,6 +124,13 @@ impl MigrationTrait for Migration {
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         m.drop_table(Table::drop().table(Link::Table).to_owned()).await?;
         m.drop_table(Table::drop().table(TrustSpell::Table).to_owned()).await?;
+        let db = m.get_connection();
+        db.execute_unprepared("DROP INDEX cohort_school_partnership_id_school_id_idx").await?;
+        db.execute_unprepared("DROP INDEX cohort_school_partnership_id_school_id_key").await?;
+        db.execute_unprepared(
+            "CREATE UNIQUE INDEX cohort_school_partnership_id_school_id_key ON cohort_school (partnership_id, school_id)",
+        )
+        .await?;
         for col in [CohortSchool::JoinedOn, CohortSchool::LeftOn] {
             m.alter_table(Table::alter().table(CohortSchool::Table).drop_column(col).to_owned()).await?;
         }
@@ -150,6 +175,8 @@ enum PartnershipSchool {
 #[derive(DeriveIden)]
 enum CohortSchool {
     Table,
+    PartnershipId,
+    SchoolId,
     JoinedOn,
     LeftOn,
 }

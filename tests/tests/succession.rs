@@ -392,3 +392,64 @@ async fn a_reported_amalgamation_waits_for_the_city_admins_decision_which_stands
         again.links.iter().filter(|l| l.successor_urn == 149034).map(|l| (l.status, l.changed)).collect();
     assert_eq!(north, [(LinkStatus::Applied, false), (LinkStatus::Dismissed, false)]);
 }
+
+#[tokio::test]
+async fn a_school_moved_between_cohorts_counts_in_its_old_cohort_until_the_move() {
+    let app = TestApp::spawn().await;
+    let db = &app.db;
+    let p = fixtures::partnership(db, "conv", "Conversion City").await;
+    import(&app, &format!("{HEADER}{}", before()), None, "2025-09-01").await;
+    let first = fixtures::cohort(db, p.id, "First", 1, "2025-09-01", "2027-07-31").await;
+    fixtures::cohort(db, p.id, "Second", 2, "2025-09-01", "2027-07-31").await;
+    let school = {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        entity::school::Entity::find()
+            .filter(entity::school::Column::Urn.eq(992001))
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    fixtures::cohort_member(db, &first, school.id).await;
+    let admin = app.token(Role::CityAdmin).partnership("conv").sign();
+    let today = chrono::Utc::now().date_naive();
+    let yesterday = today.pred_opt().unwrap();
+    // Schools in each cohort (First, Second) on a day, and First's schools now.
+    let sizes = |day: NaiveDate| {
+        let (app, admin) = (&app, admin.clone());
+        async move {
+            let q = "query($d: Date!) { me { partnership { cohorts { id progress(asOf: $d) { totalSchools } schools(first: 5) { nodes { urn } } } } } }";
+            let a = app.gql(Some(&admin), q, json!({ "d": day.to_string() })).await.ok();
+            let cohorts = a["me"]["partnership"]["cohorts"].as_array().unwrap().clone();
+            let totals: Vec<i64> =
+                cohorts.iter().map(|c| c["progress"]["totalSchools"].as_i64().unwrap()).collect();
+            (
+                totals,
+                cohorts[0]["id"].clone(),
+                cohorts[1]["id"].clone(),
+                cohorts[0]["schools"]["nodes"].clone(),
+            )
+        }
+    };
+    let (before_move, first_id, second_id, _) = sizes(yesterday).await;
+    assert_eq!(before_move, [1, 0]);
+    let move_to = |from: Value, to: Value| {
+        let (app, admin) = (&app, admin.clone());
+        async move {
+            let out = "mutation($c: ID!) { removeSchoolFromCohort(cohort: $c, urn: 992001) { urn } }";
+            app.gql(Some(&admin), out, json!({ "c": from })).await.ok();
+            let into = "mutation($c: ID!) { addSchoolToCohort(cohort: $c, urn: 992001) { urn } }";
+            app.gql(Some(&admin), into, json!({ "c": to })).await.ok();
+        }
+    };
+    move_to(first_id.clone(), second_id.clone()).await;
+    // Yesterday it was in First; from today it is in Second, and First lists it no more.
+    assert_eq!(sizes(yesterday).await.0, [1, 0]);
+    let (now, _, _, first_now) = sizes(today).await;
+    assert_eq!((now, first_now), (vec![0, 1], json!([])));
+    let into_first = "mutation($c: ID!) { addSchoolToCohort(cohort: $c, urn: 992001) { urn } }";
+    app.gql(Some(&admin), into_first, json!({ "c": first_id })).await.fails_with("CONFLICT");
+    // Back the same day: Second keeps no trace, First has it again from when it first joined.
+    move_to(second_id, first_id).await;
+    assert_eq!((sizes(yesterday).await.0, sizes(today).await.0), (vec![1, 0], vec![1, 0]));
+}

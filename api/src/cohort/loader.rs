@@ -72,6 +72,7 @@ impl Loader<CohortsOfSchool> for CohortLoader {
             .find_also_related(cohort::Entity)
             .filter(cohort_school::Column::SchoolId.is_in(keys.iter().map(|k| k.0)))
             .filter(cohort_school::Column::PartnershipId.is_in(self.partnerships.clone()))
+            .filter(cohort_school::Column::LeftOn.is_null())
             .order_by_asc(cohort::Column::StartsOn)
             .all(&self.db)
             .await?;

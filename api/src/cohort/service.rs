@@ -106,6 +106,7 @@ impl CohortService {
             .find_also_related(cohort::Entity)
             .filter(cohort_school::Column::PartnershipId.eq(partnership))
             .filter(cohort_school::Column::SchoolId.eq(school.id))
+            .filter(cohort_school::Column::LeftOn.is_null())
             .one(&txn)
             .await?;
         if let Some((_, other)) = existing {
@@ -114,14 +115,27 @@ impl CohortService {
                 "school {urn} is already in cohort {name:?}; remove it from there first"
             )));
         }
-        cohort_school::ActiveModel {
-            cohort_id: Set(cohort.id),
-            school_id: Set(school.id),
-            partnership_id: Set(partnership),
-            ..Default::default()
+        // In it from today once the cohort has begun (from its start before); back in a cohort it
+        // had left, it is in it again from when it first joined.
+        let today = chrono::Utc::now().date_naive();
+        match cohort_school::Entity::find_by_id((cohort.id, school.id)).one(&txn).await? {
+            Some(left) => {
+                let mut again = left.into_active_model();
+                again.left_on = Set(None);
+                again.update(&txn).await?;
+            }
+            None => {
+                cohort_school::ActiveModel {
+                    cohort_id: Set(cohort.id),
+                    school_id: Set(school.id),
+                    partnership_id: Set(partnership),
+                    joined_on: Set((today > cohort.starts_on).then_some(today)),
+                    left_on: Set(None),
+                }
+                .insert(&txn)
+                .await?;
+            }
         }
-        .insert(&txn)
-        .await?;
         txn.commit().await?;
         tracing::info!(cohort.id = %cohort.id, school.urn = urn, "added school to cohort");
         Ok(school)
@@ -136,6 +150,7 @@ impl CohortService {
         let link = cohort_school::Entity::find_by_id((cohort.id, school.id))
             .one(&txn)
             .await?
+            .filter(|l| l.left_on.is_none())
             .ok_or_else(|| ApiError::NotFound(format!("school {urn} in cohort {:?}", cohort.name)))?;
         let active = mentorship_pairing::Entity::find()
             .filter(mentorship_pairing::Column::CohortId.eq(cohort.id))
@@ -148,7 +163,16 @@ impl CohortService {
                 "school {urn} has an active mentor in this cohort; end that pairing first"
             )));
         }
-        link.delete(&txn).await?;
+        // Out of it from today, the days it was in it kept; a school in it since today only
+        // leaves no trace.
+        let today = chrono::Utc::now().date_naive();
+        if link.joined_on.unwrap_or(cohort.starts_on) < today {
+            let mut left = link.into_active_model();
+            left.left_on = Set(Some(today));
+            left.update(&txn).await?;
+        } else {
+            link.delete(&txn).await?;
+        }
         txn.commit().await?;
         tracing::info!(cohort.id = %cohort.id, school.urn = urn, "removed school from cohort");
         Ok(school)

@@ -42,6 +42,7 @@ pub async fn load(db: &impl ConnectionTrait, p: &partnership::Model, as_of: Naiv
         .await?;
     let cohorts: HashMap<Uuid, Uuid> = cohort_school::Entity::find()
         .filter(cohort_school::Column::PartnershipId.eq(p.id))
+        .filter(cohort_school::Column::LeftOn.is_null())
         .all(db)
         .await?
         .into_iter()

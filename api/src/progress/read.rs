@@ -87,15 +87,6 @@ pub async fn load(
     let mut q = Query::select();
     columns::<school::Entity>(&mut q, "s_");
     q.expr_as(Expr::col((trust::Entity, trust::Column::Name)), Alias::new("trust_name"))
-        .expr_as(Expr::col((cohort_school::Entity, cohort_school::Column::CohortId)), Alias::new("cohort_id"))
-        .expr_as(
-            Expr::col((cohort_school::Entity, cohort_school::Column::JoinedOn)),
-            Alias::new("cohort_from"),
-        )
-        .expr_as(
-            Expr::col((cohort_school::Entity, cohort_school::Column::LeftOn)),
-            Alias::new("cohort_until"),
-        )
         .expr_as(
             Expr::col((partnership_school::Entity, partnership_school::Column::JoinedOn)),
             Alias::new("joined_on"),
@@ -113,19 +104,6 @@ pub async fn load(
         .left_join(
             trust::Entity,
             Expr::col((trust::Entity, trust::Column::Id)).equals((school::Entity, school::Column::TrustId)),
-        )
-        .join(
-            JoinType::LeftJoin,
-            cohort_school::Entity,
-            Condition::all()
-                .add(
-                    Expr::col((cohort_school::Entity, cohort_school::Column::SchoolId))
-                        .equals((school::Entity, school::Column::Id)),
-                )
-                .add(
-                    Expr::col((cohort_school::Entity, cohort_school::Column::PartnershipId))
-                        .eq(partnership.id),
-                ),
         )
         .left_join(
             ai_policy::Entity,
@@ -161,7 +139,13 @@ pub async fn load(
         q.and_where(Expr::col((school::Entity, school::Column::TrustId)).eq(t));
     }
     if let Some(c) = filter.cohort {
-        q.and_where(Expr::col((cohort_school::Entity, cohort_school::Column::CohortId)).eq(c));
+        let now = Query::select()
+            .column(cohort_school::Column::SchoolId)
+            .from(cohort_school::Entity)
+            .and_where(Expr::col(cohort_school::Column::CohortId).eq(c))
+            .and_where(Expr::col(cohort_school::Column::LeftOn).is_null())
+            .to_owned();
+        q.and_where(Expr::col((school::Entity, school::Column::Id)).in_subquery(now));
     }
     if let Slice::Page { after, limit, .. } = slice {
         if let Some(after) = after {
@@ -179,8 +163,7 @@ pub async fn load(
             counts: Span::new(joined.or(school.opened_on), left.or(school.closed_on)),
             school,
             trust_name: row.try_get("", "trust_name")?,
-            cohort: row.try_get("", "cohort_id")?,
-            in_cohort: Span::new(row.try_get("", "cohort_from")?, row.try_get("", "cohort_until")?),
+            cohorts: Vec::new(),
             trusts: Vec::new(),
             succeeds: row.try_get("", "succeeds_id")?,
             journeys: Vec::new(),
@@ -188,6 +171,7 @@ pub async fn load(
         });
     }
     read_trust_spells(db, &mut schools).await?;
+    read_cohort_spells(db, partnership.id, &mut schools).await?;
 
     let mut history = match (goals, slice) {
         (Some(goals), _) => goals,
@@ -258,6 +242,33 @@ async fn read_trust_spells(db: &impl ConnectionTrait, schools: &mut [SchoolFacts
     }
     for s in schools {
         s.trusts = spells.remove(&s.school.id).unwrap_or_default();
+    }
+    Ok(())
+}
+
+/// The cohorts of the schools, each with the days it was in it: one statement (none without
+/// schools).
+async fn read_cohort_spells(
+    db: &impl ConnectionTrait,
+    partnership: Uuid,
+    schools: &mut [SchoolFacts],
+) -> ApiResult<()> {
+    if schools.is_empty() {
+        return Ok(());
+    }
+    let rows = cohort_school::Entity::find()
+        .filter(cohort_school::Column::PartnershipId.eq(partnership))
+        .filter(
+            cohort_school::Column::SchoolId.is_in(schools.iter().map(|s| s.school.id).collect::<Vec<_>>()),
+        )
+        .all(db)
+        .await?;
+    let mut spells: HashMap<Uuid, Vec<(Uuid, Span)>> = HashMap::new();
+    for r in rows {
+        spells.entry(r.school_id).or_default().push((r.cohort_id, Span::new(r.joined_on, r.left_on)));
+    }
+    for s in schools {
+        s.cohorts = spells.remove(&s.school.id).unwrap_or_default();
     }
     Ok(())
 }

@@ -191,9 +191,8 @@ pub struct SchoolFacts {
     /// The days it counts in the partnership: from joining (or opening) until leaving (or
     /// closing).
     pub counts: Span,
-    pub cohort: Option<Uuid>,
-    /// The days it was in `cohort`.
-    pub in_cohort: Span,
+    /// Its cohorts, each with the days it was in it (at most one current).
+    pub cohorts: Vec<(Uuid, Span)>,
     /// Its trusts over time; empty: always its current one.
     pub trusts: Vec<TrustSpell>,
     /// The member school it carries on from (a conversion).
@@ -249,7 +248,12 @@ impl From<&partnership::Model> for Settings {
 impl SchoolFacts {
     /// Its cohort on `day`, if it was in it then.
     pub fn cohort_on(&self, day: NaiveDate) -> Option<Uuid> {
-        self.cohort.filter(|_| self.in_cohort.holds(day))
+        self.cohorts.iter().find(|(_, span)| span.holds(day)).map(|(c, _)| *c)
+    }
+
+    /// Its cohort now (it may have left it since the day asked about).
+    pub fn cohort_now(&self) -> Option<Uuid> {
+        self.cohorts.iter().find(|(_, span)| span.until.is_none()).map(|(c, _)| *c)
     }
 
     /// Its trust on `day` (None: maintained).
@@ -462,12 +466,13 @@ impl Facts {
         self.cohorts.iter().find(|c| c.id == id)
     }
 
-    fn target_of(&self, s: &SchoolFacts) -> Option<NaiveDate> {
-        s.cohort.and_then(|c| self.cohort(c)).map(|c| c.target_on)
+    /// The target of its cohort on `day` (or of its cohort now, when it was in none then).
+    fn target_of(&self, s: &SchoolFacts, day: NaiveDate) -> Option<NaiveDate> {
+        s.cohort_on(day).or_else(|| s.cohort_now()).and_then(|c| self.cohort(c)).map(|c| c.target_on)
     }
 
     pub fn status(&self, s: &SchoolFacts, day: NaiveDate) -> Status {
-        s.status(day, self.target_of(s), Settings::from(&self.partnership))
+        s.status(day, self.target_of(s, day), Settings::from(&self.partnership))
     }
 
     /// The partnership's deadline as it stood on `day`: that of the goal then in force.
