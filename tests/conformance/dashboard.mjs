@@ -57,17 +57,31 @@ const evaluate = async (expression) => {
   return result.result.value;
 };
 
+// GraphQL as `who`, and the page signed in as `who` (a fresh tab's storage): `ready`, evaluated
+// once the dashboard shows, or null when it never does.
+const gql = async (who, query, variables = {}) => (await (await fetch(`${base}/graphql`, {
+  method: 'POST',
+  headers: { 'content-type': 'application/json', authorization: `Bearer ${who}` },
+  body: JSON.stringify({ query, variables }),
+})).json());
+const signInAs = async (who, ready) => {
+  await evaluate(`sessionStorage.clear(); true`);
+  await send('Page.navigate', { url: `${base}/` });
+  await sleep(1000);
+  await evaluate(`document.getElementById('token').value = ${JSON.stringify(who)};
+    document.getElementById('token-form').requestSubmit(); true`);
+  let seen = null;
+  for (let i = 0; i < 40 && !seen; i += 1) {
+    await sleep(250);
+    seen = await evaluate(`document.getElementById('dashboard').hidden ? null : (${ready})`);
+  }
+  return seen;
+};
+
 try {
   await send('Network.enable');
   await send('Page.enable');
-  await send('Page.navigate', { url: `${base}/` });
-  await sleep(1500);
-  await evaluate(`document.getElementById('token').value = ${JSON.stringify(token)};
-    document.getElementById('token-form').requestSubmit(); true`);
-  let shown = null;
-  for (let i = 0; i < 40 && !shown; i += 1) {
-    await sleep(250);
-    shown = await evaluate(`document.getElementById('dashboard').hidden ? null : {
+  const shown = await signInAs(token, `{
       headline: document.getElementById('headline').innerText,
       atRisk: document.querySelectorAll('#at-risk tbody tr').length,
       rows: document.querySelectorAll('#stages tbody tr').length,
@@ -77,17 +91,12 @@ try {
       policy: document.getElementById('policy').innerText,
       trusts: document.querySelectorAll('#trust-stages tbody tr').length,
       title: document.getElementById('title').textContent }`);
-  }
   if (!shown) {
     failures.push(`the dashboard never showed: ${await evaluate("document.getElementById('error').textContent")}`);
   } else {
     const q = `{ me { partnership { name progress { certified totalSchools atRiskCount aiPolicy { missing } }
       cohorts { name } } } trusts(first: 100) { totalCount } }`;
-    const answer = await (await fetch(`${base}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ query: q }),
-    })).json();
+    const answer = await gql(token, q);
     const p = answer.data.me.partnership;
     if (shown.title !== p.name) failures.push(`title ${shown.title} is not ${p.name}`);
     const certified = `${p.progress.certified} of ${p.progress.totalSchools}`;
@@ -115,11 +124,7 @@ try {
     const stages = () => evaluate(`document.getElementById('stages').innerText`);
     const before = await stages();
     const move = `mutation($id: ID!) { moveTo(certification: $id, stage: SELF_ASSESSING) { stage } }`;
-    const moved = await (await fetch(`${base}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${process.env.SCHOOL_TOKEN}` },
-      body: JSON.stringify({ query: move, variables: { id: process.env.JOURNEY } }),
-    })).json();
+    const moved = await gql(process.env.SCHOOL_TOKEN, move, { id: process.env.JOURNEY });
     if (moved.errors) failures.push(`the stage change failed: ${JSON.stringify(moved.errors)}`);
     let after = before;
     for (let i = 0; i < 40 && after === before; i += 1) {
@@ -141,33 +146,15 @@ try {
     } else console.log(`printed, the page keeps its ${printed.charts} charts and leaves out the buttons`);
   }
   // A mentor school's lead sees its mentees; a trust lead its trust (MENTOR_TOKEN, TRUST_TOKEN).
-  const gql = async (who, query) => (await (await fetch(`${base}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${who}` },
-    body: JSON.stringify({ query }),
-  })).json()).data;
-  const signInAs = async (who, ready) => {
-    await evaluate(`sessionStorage.clear(); true`);
-    await send('Page.navigate', { url: `${base}/` });
-    await sleep(1000);
-    await evaluate(`document.getElementById('token').value = ${JSON.stringify(who)};
-      document.getElementById('token-form').requestSubmit(); true`);
-    let seen = null;
-    for (let i = 0; i < 40 && !seen; i += 1) {
-      await sleep(250);
-      seen = await evaluate(`document.getElementById('dashboard').hidden ? null : (${ready})`);
-    }
-    return seen;
-  };
   if (process.env.MENTOR_TOKEN) {
     const rows = await signInAs(process.env.MENTOR_TOKEN, `document.querySelectorAll('#mentees tbody tr').length`);
     const mine = await gql(process.env.MENTOR_TOKEN, '{ me { school { mentees { id } } } }');
-    if (!rows || rows !== mine.me.school.mentees.length) failures.push(`the mentor saw ${rows} mentees, not ${mine.me.school.mentees.length}`);
+    if (!rows || rows !== mine.data.me.school.mentees.length) failures.push(`the mentor saw ${rows} mentees, not ${mine.data.me.school.mentees.length}`);
     else console.log(`a mentor school's lead sees its ${rows} mentees`);
   }
   if (process.env.TRUST_TOKEN) {
     const row = await signInAs(process.env.TRUST_TOKEN, `document.querySelector('#stages tbody tr')?.innerText`);
-    const t = await gql(process.env.TRUST_TOKEN, '{ me { trust { name progress { totalSchools } } } }');
+    const t = (await gql(process.env.TRUST_TOKEN, '{ me { trust { name progress { totalSchools } } } }')).data;
     const total = `\t${t.me.trust.progress.totalSchools}\t`;
     if (!row || !row.includes(total)) failures.push(`the trust lead's stages: ${row}`);
     else console.log(`a trust lead sees ${t.me.trust.name}: ${t.me.trust.progress.totalSchools} schools`);

@@ -141,6 +141,13 @@ async fn register(app: &TestApp) -> BTreeMap<i32, String> {
     out
 }
 
+/// The partnership's schools on `day`.
+async fn total(app: &TestApp, token: &str, day: &str) -> Value {
+    let q = "query($d: Date!) { me { partnership { progress(asOf: $d) { totalSchools } } } }";
+    app.gql(Some(token), q, json!({ "d": day })).await.ok()["me"]["partnership"]["progress"]["totalSchools"]
+        .clone()
+}
+
 /// Progress of the partnership, its cohort and its two trusts on `day`: (certified, total) each.
 async fn counts(app: &TestApp, token: &str, day: &str) -> Value {
     let q = r#"query($d: Date!) { me { partnership { id progress(asOf: $d) { certified totalSchools }
@@ -319,14 +326,7 @@ async fn a_closed_school_leaves_the_count_on_its_closing_date_and_a_dry_run_thro
     let expected = json!([{ "urn": 992005, "kind": "CLOSED", "detail": "2027-03-31" }]);
     assert_eq!(preview["importSchools"]["changes"], expected);
     assert_eq!(preview["importSchools"]["applied"], false);
-    let total = |day: &'static str| {
-        let admin = admin.clone();
-        let app = &app;
-        async move {
-            let q = "query($d: Date!) { me { partnership { progress(asOf: $d) { totalSchools } } } }";
-            app.gql(Some(&admin), q, json!({ "d": day })).await.ok()["me"]["partnership"]["progress"]["totalSchools"].clone()
-        }
-    };
+    let total = |day: &'static str| total(&app, &admin, day);
     assert_eq!(total("2027-04-01").await, 7, "the dry run wrote nothing");
 
     let applied = app.gql(Some(&admin), m, json!({ "csv": closing, "dry": false })).await.ok();
@@ -369,14 +369,7 @@ async fn a_reported_amalgamation_waits_for_the_city_admins_decision_which_stands
     let ask = |p: i32, s: i32, c: bool| app.gql(Some(&admin), decide, json!({ "p": p, "s": s, "c": c }));
     ask(992005, 149051, true).await.fails_with("CONFLICT");
     ask(992001, 149034, true).await.fails_with("NOT_FOUND");
-    let total = |day: &'static str| {
-        let admin = admin.clone();
-        let app = &app;
-        async move {
-            let q = "query($d: Date!) { me { partnership { progress(asOf: $d) { totalSchools } } } }";
-            app.gql(Some(&admin), q, json!({ "d": day })).await.ok()["me"]["partnership"]["progress"]["totalSchools"].clone()
-        }
-    };
+    let total = |day: &'static str| total(&app, &admin, day);
     // Before the decisions 149034 has joined beside the two it replaces.
     assert_eq!((total("2027-08-31").await, total("2027-09-01").await), (json!(7), json!(8)));
     let carried = ask(992003, 149034, true).await.ok();

@@ -77,19 +77,22 @@ pub fn decode(bytes: &[u8]) -> String {
     }
 }
 
-fn row_error(line: u64, column: Option<&str>, message: impl Into<String>) -> RowError {
+pub(super) fn row_error(line: u64, column: Option<&str>, message: impl Into<String>) -> RowError {
     RowError { line, column: column.map(str::to_owned), message: message.into() }
 }
 
-/// Parses and checks every row; any bad row fails the whole file with all of them listed.
-pub fn parse(text: &str, la_codes: &[String]) -> ApiResult<Parsed> {
+/// A reader over a CSV's rows, and where each column of its header row is (by name).
+pub(super) type Columns<'t> = (csv::Reader<&'t [u8]>, HashMap<String, usize>);
+
+/// The rows of `text` and its columns; every column of `required` the header lacks is a bad row.
+pub(super) fn columns<'t>(text: &'t str, required: &[&str]) -> ApiResult<Columns<'t>> {
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
-    let headers = reader
-        .headers()
-        .map_err(|e| ApiError::BadRows(vec![row_error(1, None, format!("cannot read the header row: {e}"))]))?
-        .clone();
-    let index: HashMap<&str, usize> = headers.iter().enumerate().map(|(i, h)| (h.trim(), i)).collect();
-    let missing: Vec<RowError> = REQUIRED
+    let headers = reader.headers().map_err(|e| {
+        ApiError::BadRows(vec![row_error(1, None, format!("cannot read the header row: {e}"))])
+    })?;
+    let index: HashMap<String, usize> =
+        headers.iter().enumerate().map(|(i, h)| (h.trim().to_owned(), i)).collect();
+    let missing: Vec<RowError> = required
         .iter()
         .filter(|c| !index.contains_key(**c))
         .map(|c| row_error(1, Some(c), "this column is missing"))
@@ -97,6 +100,12 @@ pub fn parse(text: &str, la_codes: &[String]) -> ApiResult<Parsed> {
     if !missing.is_empty() {
         return Err(ApiError::BadRows(missing));
     }
+    Ok((reader, index))
+}
+
+/// Parses and checks every row; any bad row fails the whole file with all of them listed.
+pub fn parse(text: &str, la_codes: &[String]) -> ApiResult<Parsed> {
+    let (mut reader, index) = columns(text, &REQUIRED)?;
 
     let mut parsed = Parsed::default();
     let mut errors = Vec::new();

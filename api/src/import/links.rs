@@ -7,9 +7,9 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 
-use super::gias;
+use super::gias::{self, row_error};
 use crate::{
-    error::{ApiError, ApiResult, RowError},
+    error::{ApiError, ApiResult},
     validate,
 };
 
@@ -69,28 +69,11 @@ pub struct GiasLink {
     pub established_on: Option<NaiveDate>,
 }
 
-fn row_error(line: u64, column: Option<&str>, message: impl Into<String>) -> RowError {
-    RowError { line, column: column.map(str::to_owned), message: message.into() }
-}
-
 /// Parses and checks every row; any bad row fails the whole file with all of them listed.
 /// Rows of other link types are passed over. A pair named from both ends is one link, of the
 /// more particular kind (an amalgamation or split over a plain succession).
 pub fn parse(text: &str) -> ApiResult<Vec<GiasLink>> {
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
-    let headers = reader
-        .headers()
-        .map_err(|e| ApiError::BadRows(vec![row_error(1, None, format!("cannot read the header row: {e}"))]))?
-        .clone();
-    let index: HashMap<&str, usize> = headers.iter().enumerate().map(|(i, h)| (h.trim(), i)).collect();
-    let missing: Vec<RowError> = REQUIRED
-        .iter()
-        .filter(|c| !index.contains_key(**c))
-        .map(|c| row_error(1, Some(c), "this column is missing"))
-        .collect();
-    if !missing.is_empty() {
-        return Err(ApiError::BadRows(missing));
-    }
+    let (mut reader, index) = gias::columns(text, &REQUIRED)?;
     let mut links: HashMap<(i32, i32), GiasLink> = HashMap::new();
     let mut errors = Vec::new();
     for record in reader.records() {
