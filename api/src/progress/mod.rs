@@ -7,6 +7,7 @@ pub mod export;
 pub mod graphql;
 pub mod loader;
 mod read;
+mod school;
 pub mod service;
 
 pub use cache::FactsCache;
