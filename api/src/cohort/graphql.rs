@@ -62,7 +62,6 @@ impl Cohort {
     ) -> Result<SchoolConnection> {
         schools_of(ctx, Parent::Cohort(self.0.id), first, after).await
     }
-    /// The cohort's progress on `asOf` (default today), measured from its start to its target date.
     /// The cohort's self-assessment per area on `asOf` (default today), over its schools with
     /// ratings; hidden below the partnership's `comparisonMinSchools`.
     async fn area_figures(
@@ -74,6 +73,7 @@ impl Cohort {
         let group = crate::comparison::Group::Cohort(self.0.id);
         crate::comparison::graphql::for_group(ctx, self.0.partnership_id, group, day).await
     }
+    /// The cohort's progress on `asOf` (default today), measured from its start to its target date.
     async fn progress(&self, ctx: &Context<'_>, as_of: Option<Date>) -> Result<Progress> {
         progress_of(ctx, self.0.partnership_id, Subset::Cohort(self.0.id), as_of).await
     }
