@@ -61,7 +61,7 @@ async fn run(schools: usize) -> Run {
         as_of: chrono::NaiveDate::from_ymd_opt(2026, 3, 1).expect("date"),
         filter: Default::default(),
     };
-    let mut stream = std::pin::pin!(rows(app.db.clone(), p, req, false));
+    let mut stream = std::pin::pin!(rows(app.db.clone(), Default::default(), p, req, false));
     let mut bytes = 0u64;
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.expect("chunk");

@@ -228,6 +228,20 @@ impl TestApp {
         send(self.router.clone(), req).await
     }
 
+    /// GETs `path` with an optional bearer token: the status, the content type and the body.
+    pub async fn get(&self, path: &str, token: Option<&str>) -> (u16, String, String) {
+        let mut req = Request::get(path);
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let res = self.router().oneshot(req.body(Body::empty()).expect("request")).await.expect("response");
+        let status = res.status().as_u16();
+        let kind =
+            res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        let body = res.into_body().collect().await.expect("body").to_bytes();
+        (status, kind, String::from_utf8(body.to_vec()).expect("UTF-8"))
+    }
+
     /// The router, to send requests from tasks of their own.
     pub fn router(&self) -> Router {
         self.router.clone()

@@ -264,6 +264,33 @@ async fn a_conversion_keeps_the_journey_and_the_counts_and_a_trust_move_counts_f
     assert_eq!(day["cohort"], eve["cohort"]);
     assert_eq!(eve["trusts"], json!([["3001", [0, 1]], ["3002", [0, 1]]]));
     assert_eq!(day["trusts"], json!([["3001", [1, 2]], ["3002", [0, 2]]]));
+    // So does the CSV export's trust filter, and its trust column: by the trust each school was
+    // in on the day asked about.
+    let q = "{ trusts(first: 10) { nodes { id groupUid name } } }";
+    let trusts = app.gql(Some(&admin), q, json!({})).await.ok();
+    let nodes = trusts["trusts"]["nodes"].as_array().unwrap().clone();
+    let trust = |key: &str, value: &str, want: &str| {
+        let t = nodes.iter().find(|t| t[key] == value).unwrap();
+        t[want].as_str().unwrap().to_owned()
+    };
+    let in_trust = |uid: &str, day: &str| {
+        let path = format!(
+            "/reports/schools.csv?partnership=conv&trust={}&asOf={day}",
+            trust("groupUid", uid, "id")
+        );
+        let (app, admin, trust) = (&app, admin.clone(), &trust);
+        async move {
+            let (status, _, body) = app.get(&path, Some(&admin)).await;
+            assert_eq!(status, 200, "{body}");
+            let mut file = csv::Reader::from_reader(body.as_bytes());
+            let rows = file.records().map(|r| r.unwrap());
+            rows.map(|r| format!("{} {}", &r[0], trust("name", &r[3], "groupUid"))).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(in_trust("3001", "2026-12-31").await, ["992002 3001"]);
+    assert_eq!(in_trust("3001", "2027-01-01").await, ["149001 3001", "149006 3001"]);
+    assert_eq!(in_trust("3002", "2027-01-01").await, ["992002 3002", "992009 3002"]);
+
     // Asked again about the eve, after the import, the answer is what it was; the burn-up
     // holds its one certified school, in its cohort, every week across the date.
     assert_eq!(counts(&app, &admin, "2026-12-31").await, eve);
@@ -367,8 +394,23 @@ async fn a_reported_amalgamation_waits_for_the_city_admins_decision_which_stands
 
     let decide = "mutation($p: Int!, $s: Int!, $c: Boolean!) { decideSchoolLink(predecessorUrn: $p, successorUrn: $s, carryOn: $c) { status changed } }";
     let ask = |p: i32, s: i32, c: bool| app.gql(Some(&admin), decide, json!({ "p": p, "s": s, "c": c }));
+    // Refusals write nothing: a split's successor cannot carry on alone, a link no extract
+    // reported is not there, and another partnership's city admin sees neither the links nor
+    // a way to decide them.
+    let untouched = register(&app).await;
     ask(992005, 149051, true).await.fails_with("CONFLICT");
     ask(992001, 149034, true).await.fails_with("NOT_FOUND");
+    fixtures::partnership(&app.db, "other", "Other City").await;
+    let stranger = app.token(Role::CityAdmin).partnership("other").sign();
+    let theirs = app.gql(Some(&stranger), list, json!({})).await.ok();
+    assert_eq!(theirs["schoolLinks"], json!([]));
+    let vars = json!({ "p": 992003, "s": 149034, "c": true });
+    app.gql(Some(&stranger), decide, vars).await.fails_with("NOT_FOUND");
+    // Nor does a links extract with a bad row: the whole import is refused.
+    let bad = format!("{links}992006,not-a-urn,Mill Lane Academy,Successor,01-01-2027\n");
+    let m = r#"mutation($csv: String!, $links: String!) { importSchools(csv: $csv, links: $links, asOf: "2027-09-01") { applied } }"#;
+    app.gql(Some(&admin), m, json!({ "csv": &schools, "links": bad })).await.fails_with("BAD_USER_INPUT");
+    assert_eq!(register(&app).await, untouched, "no refusal wrote anything");
     let total = |day: &'static str| total(&app, &admin, day);
     // Before the decisions 149034 has joined beside the two it replaces.
     assert_eq!((total("2027-08-31").await, total("2027-09-01").await), (json!(7), json!(8)));

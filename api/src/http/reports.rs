@@ -42,7 +42,7 @@ pub async fn schools_csv(
         Ok((p, req, shares)) => {
             tracing::info!(partnership = %p.slug, as_of = %req.as_of, "CSV export");
             let name = format!("{}-schools-{}.csv", p.slug, req.as_of);
-            csv_file(Body::from_stream(rows(state.db.clone(), p, req, shares)), &name)
+            csv_file(Body::from_stream(rows(state.db.clone(), state.facts.clone(), p, req, shares)), &name)
         }
         Err(e) => e.into_response(),
     }

@@ -13,7 +13,8 @@ use entity::{
     school_link,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, JoinType,
+    QueryFilter, QuerySelect, RelationTrait, Set,
 };
 use uuid::Uuid;
 
@@ -41,23 +42,20 @@ pub async fn apply(
     who: &Who,
     report: &mut ImportReport,
 ) -> ApiResult<()> {
-    let urns: Vec<i32> = links.iter().flat_map(|l| [l.predecessor, l.successor]).collect();
-    let mut schools: HashMap<i32, school::Model> = HashMap::new();
-    for chunk in urns.chunks(super::service::CHUNK) {
-        for s in school::Entity::find().filter(school::Column::Urn.is_in(chunk.to_vec())).all(db).await? {
-            schools.insert(s.urn, s);
-        }
-    }
-    let ids: Vec<Uuid> = schools.values().map(|s| s.id).collect();
-    let mut members: HashMap<Uuid, partnership_school::Model> = HashMap::new();
-    for chunk in ids.chunks(super::service::CHUNK) {
-        let rows = partnership_school::Entity::find()
+    // The partnership's members among the predecessors first: a national extract links
+    // thousands of schools the partnership never held. Then the successors of those.
+    let member_predecessors = |chunk: Vec<i32>| {
+        school::Entity::find()
+            .join(JoinType::InnerJoin, school::Relation::PartnershipSchool.def())
             .filter(partnership_school::Column::PartnershipId.eq(partnership))
-            .filter(partnership_school::Column::SchoolId.is_in(chunk.to_vec()))
+            .filter(school::Column::Urn.is_in(chunk))
             .all(db)
+    };
+    let members = by_urn(links.iter().map(|l| l.predecessor), member_predecessors).await?;
+    let successors = links.iter().filter(|l| members.contains_key(&l.predecessor)).map(|l| l.successor);
+    let found =
+        by_urn(successors, |chunk| school::Entity::find().filter(school::Column::Urn.is_in(chunk)).all(db))
             .await?;
-        members.extend(rows.into_iter().map(|m| (m.school_id, m)));
-    }
     let known: HashMap<(i32, i32), school_link::Model> = school_link::Entity::find()
         .filter(school_link::Column::PartnershipId.eq(partnership))
         .all(db)
@@ -68,10 +66,8 @@ pub async fn apply(
     let count = |f: &dyn Fn(&GiasLink) -> bool| links.iter().filter(|l| f(l)).count();
 
     for link in links {
-        let Some(before) = schools.get(&link.predecessor).filter(|s| members.contains_key(&s.id)) else {
-            continue;
-        };
-        let after = schools.get(&link.successor);
+        let Some(before) = members.get(&link.predecessor) else { continue };
+        let after = found.get(&link.successor);
         // One to one, or not: several predecessors make an amalgamation, several successors a split.
         let kind = match link.kind {
             LinkKind::Succession if count(&|l| l.successor == link.successor) > 1 => LinkKind::Amalgamation,
@@ -123,6 +119,22 @@ pub async fn apply(
         });
     }
     Ok(())
+}
+
+/// The schools `find` returns for the URNs, a chunk of distinct URNs at a time, by URN.
+async fn by_urn<F, Fut>(urns: impl Iterator<Item = i32>, find: F) -> ApiResult<HashMap<i32, school::Model>>
+where
+    F: Fn(Vec<i32>) -> Fut,
+    Fut: Future<Output = Result<Vec<school::Model>, sea_orm::DbErr>>,
+{
+    let mut urns: Vec<i32> = urns.collect();
+    urns.sort_unstable();
+    urns.dedup();
+    let mut out = HashMap::new();
+    for chunk in urns.chunks(super::service::CHUNK) {
+        out.extend(find(chunk.to_vec()).await?.into_iter().map(|s| (s.urn, s)));
+    }
+    Ok(out)
 }
 
 async fn record(

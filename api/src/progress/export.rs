@@ -1,7 +1,8 @@
 //! The CSV behind `GET /reports/schools.csv` (served by `http::reports`): the school-level
-//! table behind the progress numbers, one row per open member school, for spreadsheets and BI
-//! tools. It is written page by page as it is read, so memory stays flat however many schools
-//! there are.
+//! table behind the progress numbers, one row per member school counted on the day, for
+//! spreadsheets and BI tools. It is written page by page as it is read, so memory stays flat
+//! however many schools there are. A partnership whose facts queries share (`cache`) is written
+//! from them; one that fits a page is kept for them in turn, and so are the figures.
 
 use std::{collections::HashMap, sync::Arc};
 
@@ -10,13 +11,18 @@ use chrono::NaiveDate;
 use entity::partnership;
 use futures::{Stream, stream};
 use sea_orm::DatabaseConnection;
+use uuid::Uuid;
 
-use super::service::{self, Facts, Filter, Slice};
+use super::{
+    cache::FactsCache,
+    service::{self, Facts, SchoolFacts, Slice},
+};
 use crate::{
     certification::journey::today,
     comparison::{self, Figures},
     error::{ApiError, ApiResult},
     ids,
+    partnership::goals,
     policy::service::PolicyStatus,
     scalars,
 };
@@ -45,6 +51,20 @@ pub const HEADER: [&str; 19] = [
     "open_actions",
     "overdue_actions",
 ];
+
+/// The schools a file holds: those in the cohort and the trust given, on the day asked about.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Filter {
+    pub cohort: Option<Uuid>,
+    pub trust: Option<Uuid>,
+}
+
+impl Filter {
+    fn keeps(&self, school: &SchoolFacts, day: NaiveDate) -> bool {
+        self.cohort.is_none_or(|c| school.cohort_on(day) == Some(c))
+            && self.trust.is_none_or(|t| school.trust_on(day) == Some(t))
+    }
+}
 
 /// What the query string asks for, checked.
 #[derive(Debug)]
@@ -92,6 +112,7 @@ fn stopped(e: ApiError) -> std::io::Error {
 /// comparison figures, read once before the header.
 pub fn rows(
     db: DatabaseConnection,
+    cache: FactsCache,
     partnership: partnership::Model,
     req: Request,
     shares: bool,
@@ -99,13 +120,12 @@ pub fn rows(
     // (header sent, the page after this URN, the figures)
     let start = (false, Some(None::<i32>), None::<Arc<Figures>>);
     stream::try_unfold(start, move |(sent, after, figures)| {
-        let db = db.clone();
-        let p = partnership.clone();
+        let (db, cache, p) = (db.clone(), cache.clone(), partnership.clone());
         let (filter, as_of) = (req.filter, req.as_of);
         async move {
             if !sent {
                 let figures = match shares {
-                    true => Some(Arc::new(comparison::read::load(&db, &p, as_of).await.map_err(stopped)?)),
+                    true => Some(shared_figures(&db, &cache, &p, as_of).await.map_err(stopped)?),
                     false => None,
                 };
                 let mut header: Vec<String> = HEADER.iter().map(|h| (*h).to_owned()).collect();
@@ -117,19 +137,59 @@ pub fn rows(
                 return Ok(Some((Bytes::from(out.into_inner().unwrap_or_default()), (true, after, figures))));
             }
             let Some(after) = after else { return Ok(None) };
-            let slice = Slice::Page { filter, after, limit: PAGE };
-            let facts = service::load(&db, &p, None, slice).await.map_err(stopped)?;
-            let Some(last) = facts.schools.last().map(|s| s.school.urn) else { return Ok(None) };
-            let next = (facts.schools.len() as u64 == PAGE).then_some(Some(last));
-            let bytes = Bytes::from(page(&facts, as_of, figures.as_deref()));
-            Ok(Some((bytes, (true, next, figures))))
+            let (facts, next) = read_page(&db, &cache, &p, after).await.map_err(stopped)?;
+            let bytes = Bytes::from(page(&facts, as_of, filter, figures.as_deref()));
+            Ok(Some((bytes, (true, next.map(Some), figures))))
         }
     })
 }
 
-fn page(facts: &Facts, as_of: NaiveDate, figures: Option<&Figures>) -> Vec<u8> {
+/// The facts of the schools after URN `after`, and the last URN when more may follow. The first
+/// page comes from the facts queries share when they are kept, and, when it holds the whole
+/// partnership, is kept for them in turn (with the goals, read for it).
+async fn read_page(
+    db: &DatabaseConnection,
+    cache: &FactsCache,
+    p: &partnership::Model,
+    after: Option<i32>,
+) -> ApiResult<(Arc<Facts>, Option<i32>)> {
+    let first = after.is_none();
+    if first && let Some(facts) = cache.get(p.id) {
+        return Ok((facts, None));
+    }
+    let generation = cache.generation();
+    let history = match first {
+        true => Some(goals::of(db, p.id).await?),
+        false => None,
+    };
+    let facts = Arc::new(service::load(db, p, history, Slice::Page { after, limit: PAGE }).await?);
+    let full = facts.schools.len() as u64 == PAGE;
+    if first && !full {
+        cache.put(generation, facts.clone());
+    }
+    let next = facts.schools.last().map(|s| s.school.urn).filter(|_| full);
+    Ok((facts, next))
+}
+
+/// The partnership's comparison figures on `day`, kept as its facts are.
+async fn shared_figures(
+    db: &DatabaseConnection,
+    cache: &FactsCache,
+    p: &partnership::Model,
+    day: NaiveDate,
+) -> ApiResult<Arc<Figures>> {
+    if let Some(figures) = cache.figures(p.id, day) {
+        return Ok(figures);
+    }
+    let generation = cache.generation();
+    let figures = Arc::new(comparison::read::load(db, p, day).await?);
+    cache.put_figures(generation, p.id, day, figures.clone());
+    Ok(figures)
+}
+
+fn page(facts: &Facts, as_of: NaiveDate, filter: Filter, figures: Option<&Figures>) -> Vec<u8> {
     let mut out = writer();
-    for s in facts.schools_on(as_of) {
+    for s in facts.schools_on(as_of).filter(|s| filter.keeps(s, as_of)) {
         let st = facts.status(s, as_of);
         let cohort = s.cohort_on(as_of).and_then(|c| facts.cohort(c));
         let cert = st.certificate.as_ref();
@@ -139,7 +199,7 @@ fn page(facts: &Facts, as_of: NaiveDate, figures: Option<&Figures>) -> Vec<u8> {
             s.school.urn.to_string(),
             cell(&s.school.name),
             cell(&s.school.phase),
-            cell(s.trust_name.as_deref().unwrap_or_default()),
+            cell(s.trust_name_on(as_of).unwrap_or_default()),
             cell(cohort.map(|c| c.name.as_str()).unwrap_or_default()),
             cohort.map(|c| c.target_on.to_string()).unwrap_or_default(),
             st.stage.as_str().to_owned(),
@@ -187,8 +247,8 @@ fn policy_name(status: PolicyStatus) -> &'static str {
     }
 }
 
-/// RFC 4180: CRLF line ends, fields quoted when they hold a comma, quote or line break.
-/// A CSV writer to memory: RFC 4180 quoting, CRLF line ends.
+/// A CSV writer to memory: RFC 4180 (CRLF line ends, fields quoted when they hold a comma, quote
+/// or line break).
 pub fn writer() -> csv::Writer<Vec<u8>> {
     csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::with_capacity(64 * 1024))
 }

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::{
     loader::{FactsOf, ProgressLoader},
-    service::{self, Facts, Filter, Interval, ProgressStage, RiskKind, Slice, Status, Subset, Summary},
+    service::{self, Facts, Interval, ProgressStage, RiskKind, Slice, Status, Subset, Summary},
 };
 use crate::{
     access::SignedIn,
@@ -307,7 +307,7 @@ impl ProgressService {
     }
 
     pub async fn facts(&self, partnership: &partnership::Model) -> Result<Facts, ApiError> {
-        service::load(&self.db, partnership, None, Slice::All(Filter::default())).await
+        service::load(&self.db, partnership, None, Slice::All).await
     }
 }
 

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::{
     cache::FactsCache,
-    service::{self, Facts, Filter, Slice},
+    service::{self, Facts, Slice},
 };
 use crate::error::ApiError;
 
@@ -51,7 +51,7 @@ impl Loader<FactsOf> for ProgressLoader {
             .await?;
         // One partnership per request in practice; each costs a fixed number of statements.
         for (p, goals) in rows {
-            let facts = service::load(&self.db, &p, Some(goals), Slice::All(Filter::default())).await?;
+            let facts = service::load(&self.db, &p, Some(goals), Slice::All).await?;
             let facts = Arc::new(facts);
             if let (Some(cache), Some(generation)) = (&self.cache, generation) {
                 cache.put(generation, facts.clone());

@@ -1,7 +1,7 @@
-//! Reading the facts of a partnership's schools: three statements (schools with their trust,
-//! cohort and AI policy; journeys with their stage changes; cohorts), and the goals unless the
-//! caller read them with the partnership, however many schools. Framework versions come from the
-//! process-wide cache.
+//! Reading the facts of a partnership's schools, however many: the schools with their trust,
+//! membership and AI policy; their trust and cohort spells; the cohorts; the journeys with their
+//! stage changes; the journeys' plans; and the goals unless the caller read them with the
+//! partnership. Framework versions come from the process-wide cache.
 
 use std::collections::HashMap;
 
@@ -13,26 +13,20 @@ use entity::{
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, IdenStatic, Iterable,
     JoinType, QueryFilter, QueryOrder, QueryResult,
-    sea_query::{Alias, Expr, ExprTrait, Order, Query, SelectStatement, SubQueryStatement},
+    sea_query::{Alias, Expr, ExprTrait, Order, Query, SelectStatement, SubQueryStatement, UnionType},
 };
 use uuid::Uuid;
 
 use super::service::{Certificate, Facts, Journey, PlannedAction, SchoolFacts, Span, TrustSpell};
 use crate::{certification::Stage, error::ApiResult, framework::service as frameworks, partnership::goals};
 
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Filter {
-    pub cohort: Option<Uuid>,
-    pub trust: Option<Uuid>,
-}
-
 /// Which of the partnership's schools to read.
 #[derive(Clone, Copy, Debug)]
 pub enum Slice {
-    /// Every member school that passes the filter.
-    All(Filter),
+    /// Every member school.
+    All,
     /// At most `limit` of them, with URNs above `after` (for streaming).
-    Page { filter: Filter, after: Option<i32>, limit: u64 },
+    Page { after: Option<i32>, limit: u64 },
 }
 
 /// The ids of the partnership's member schools, as a subquery.
@@ -71,7 +65,8 @@ fn columns<E: EntityTrait + Default>(q: &mut SelectStatement, prefix: &str) {
     }
 }
 
-/// Reads the facts of the partnership's open member schools that pass the slice's filter.
+/// Reads the facts of the partnership's member schools that count on some day: open ones, and
+/// closed ones until their closing day.
 /// `goals`: the partnership's goals, when the caller read them with the partnership; else they
 /// are read here for a whole partnership (a page needs only the deadline in force).
 pub async fn load(
@@ -81,9 +76,6 @@ pub async fn load(
     slice: Slice,
 ) -> ApiResult<Facts> {
     let backend = db.get_database_backend();
-    let filter = match slice {
-        Slice::All(f) | Slice::Page { filter: f, .. } => f,
-    };
     let mut q = Query::select();
     columns::<school::Entity>(&mut q, "s_");
     q.expr_as(Expr::col((trust::Entity, trust::Column::Name)), Alias::new("trust_name"))
@@ -135,18 +127,6 @@ pub async fn load(
         // it generically (its LIMIT unknown), would otherwise walk the URN index across every
         // school in the country, 6 ms where sorting the members takes well under one.
         .order_by_expr(Expr::col((school::Entity, school::Column::Urn)).add(0), Order::Asc);
-    if let Some(t) = filter.trust {
-        q.and_where(Expr::col((school::Entity, school::Column::TrustId)).eq(t));
-    }
-    if let Some(c) = filter.cohort {
-        let now = Query::select()
-            .column(cohort_school::Column::SchoolId)
-            .from(cohort_school::Entity)
-            .and_where(Expr::col(cohort_school::Column::CohortId).eq(c))
-            .and_where(Expr::col(cohort_school::Column::LeftOn).is_null())
-            .to_owned();
-        q.and_where(Expr::col((school::Entity, school::Column::Id)).in_subquery(now));
-    }
     if let Slice::Page { after, limit, .. } = slice {
         if let Some(after) = after {
             q.and_where(Expr::col((school::Entity, school::Column::Urn)).gt(after));
@@ -170,12 +150,9 @@ pub async fn load(
             policy: ai_policy::Model::from_query_result_optional(&row, "p_")?,
         });
     }
-    read_trust_spells(db, &mut schools).await?;
-    read_cohort_spells(db, partnership.id, &mut schools).await?;
-
     let mut history = match (goals, slice) {
         (Some(goals), _) => goals,
-        (None, Slice::All(_)) => goals::of(db, partnership.id).await?,
+        (None, Slice::All) => goals::of(db, partnership.id).await?,
         (None, Slice::Page { .. }) => Vec::new(),
     };
     if history.is_empty() {
@@ -190,13 +167,14 @@ pub async fn load(
     // A page is the members with URNs up to its last; the whole partnership, the members
     // themselves (journeys of closed members are read and dropped: fewer than a join over every
     // school would cost).
-    let school_in = |column: Expr| match (slice, schools.last()) {
+    let last = schools.last().map(|s| s.school.urn);
+    let school_in = |column: Expr| match (slice, last) {
         (Slice::Page { after, .. }, Some(last)) => {
             let mut page = Query::select();
             page.column((school::Entity, school::Column::Id))
                 .from(school::Entity)
                 .and_where(members(backend, Expr::col((school::Entity, school::Column::Id)), partnership.id))
-                .and_where(Expr::col((school::Entity, school::Column::Urn)).lte(last.school.urn));
+                .and_where(Expr::col((school::Entity, school::Column::Urn)).lte(last));
             if let Some(after) = after {
                 page.and_where(Expr::col((school::Entity, school::Column::Urn)).gt(after));
             }
@@ -204,6 +182,9 @@ pub async fn load(
         }
         _ => members(backend, column, partnership.id),
     };
+    if !schools.is_empty() {
+        read_spells(db, partnership.id, &school_in, &mut schools).await?;
+    }
     let mut journeys = match partnership.default_framework.as_deref() {
         Some(slug) if !schools.is_empty() => {
             let in_scope = school_in(Expr::col((certification::Entity, certification::Column::SchoolId)));
@@ -220,55 +201,63 @@ pub async fn load(
     Ok(Facts { partnership: partnership.clone(), goals: history, cohorts, schools })
 }
 
-/// The trusts of the schools that changed trust, spell by spell: one statement (none without
-/// schools). Schools without spells were always in their current trust.
-async fn read_trust_spells(db: &impl ConnectionTrait, schools: &mut [SchoolFacts]) -> ApiResult<()> {
-    if schools.is_empty() {
-        return Ok(());
-    }
-    let ids: Vec<Uuid> = schools.iter().map(|s| s.school.id).collect();
-    let mut spells: HashMap<Uuid, Vec<TrustSpell>> = HashMap::new();
-    for chunk in ids.chunks(crate::import::service::CHUNK) {
-        let rows = school_trust_spell::Entity::find()
-            .filter(school_trust_spell::Column::SchoolId.is_in(chunk.to_vec()))
-            .all(db)
-            .await?;
-        for r in rows {
-            spells
-                .entry(r.school_id)
-                .or_default()
-                .push(TrustSpell { trust: r.trust_id, span: Span::new(r.from_on, r.until_on) });
+/// The trusts (with their names) of the schools that changed trust and the cohorts of every
+/// school, each spell with its days, in one statement: both have a school, an id and two dates.
+/// Schools without trust spells were always in their current trust.
+async fn read_spells(
+    db: &impl ConnectionTrait,
+    partnership: Uuid,
+    school_in: &impl Fn(Expr) -> Expr,
+    schools: &mut [SchoolFacts],
+) -> ApiResult<()> {
+    use school_trust_spell::Column as T;
+    let (cohort, trust) = (1, 2);
+    let mut q = Query::select();
+    q.expr_as(Expr::cust(cohort.to_string()), Alias::new("kind"))
+        .expr_as(Expr::col(cohort_school::Column::SchoolId), Alias::new("school_id"))
+        .expr_as(Expr::col(cohort_school::Column::CohortId), Alias::new("other_id"))
+        .expr_as(Expr::col(cohort_school::Column::JoinedOn), Alias::new("from_on"))
+        .expr_as(Expr::col(cohort_school::Column::LeftOn), Alias::new("until_on"))
+        .expr_as(Expr::cust("NULL"), Alias::new("name"))
+        .from(cohort_school::Entity)
+        .and_where(Expr::col(cohort_school::Column::PartnershipId).eq(partnership))
+        .and_where(school_in(Expr::col((cohort_school::Entity, cohort_school::Column::SchoolId))))
+        .union(
+            UnionType::All,
+            Query::select()
+                .expr(Expr::cust(trust.to_string()))
+                .columns(
+                    [T::SchoolId, T::TrustId, T::FromOn, T::UntilOn].map(|c| (school_trust_spell::Entity, c)),
+                )
+                .column((trust::Entity, trust::Column::Name))
+                .from(school_trust_spell::Entity)
+                .left_join(
+                    trust::Entity,
+                    Expr::col((trust::Entity, trust::Column::Id))
+                        .equals((school_trust_spell::Entity, T::TrustId)),
+                )
+                .and_where(school_in(Expr::col((school_trust_spell::Entity, T::SchoolId))))
+                .to_owned(),
+        );
+    let mut cohorts: HashMap<Uuid, Vec<(Uuid, Span)>> = HashMap::new();
+    let mut trusts: HashMap<Uuid, Vec<TrustSpell>> = HashMap::new();
+    for row in db.query_all(&q).await? {
+        let kind: i32 = row.try_get("", "kind")?;
+        let school: Uuid = row.try_get("", "school_id")?;
+        let other: Option<Uuid> = row.try_get("", "other_id")?;
+        let span = Span::new(row.try_get("", "from_on")?, row.try_get("", "until_on")?);
+        match (kind == cohort, other) {
+            (true, Some(c)) => cohorts.entry(school).or_default().push((c, span)),
+            (true, None) => {}
+            (false, trust) => {
+                let name = row.try_get("", "name")?;
+                trusts.entry(school).or_default().push(TrustSpell { trust, name, span })
+            }
         }
     }
     for s in schools {
-        s.trusts = spells.remove(&s.school.id).unwrap_or_default();
-    }
-    Ok(())
-}
-
-/// The cohorts of the schools, each with the days it was in it: one statement (none without
-/// schools).
-async fn read_cohort_spells(
-    db: &impl ConnectionTrait,
-    partnership: Uuid,
-    schools: &mut [SchoolFacts],
-) -> ApiResult<()> {
-    if schools.is_empty() {
-        return Ok(());
-    }
-    let rows = cohort_school::Entity::find()
-        .filter(cohort_school::Column::PartnershipId.eq(partnership))
-        .filter(
-            cohort_school::Column::SchoolId.is_in(schools.iter().map(|s| s.school.id).collect::<Vec<_>>()),
-        )
-        .all(db)
-        .await?;
-    let mut spells: HashMap<Uuid, Vec<(Uuid, Span)>> = HashMap::new();
-    for r in rows {
-        spells.entry(r.school_id).or_default().push((r.cohort_id, Span::new(r.joined_on, r.left_on)));
-    }
-    for s in schools {
-        s.cohorts = spells.remove(&s.school.id).unwrap_or_default();
+        s.cohorts = cohorts.remove(&s.school.id).unwrap_or_default();
+        s.trusts = trusts.remove(&s.school.id).unwrap_or_default();
     }
     Ok(())
 }

@@ -165,10 +165,11 @@ impl Span {
     }
 }
 
-/// A school's trust (None: maintained) for a span of days.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A school's trust (None: maintained) for a span of days, with the trust's name.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TrustSpell {
     pub trust: Option<Uuid>,
+    pub name: Option<String>,
     pub span: Span,
 }
 
@@ -250,6 +251,14 @@ impl SchoolFacts {
         match self.trusts.iter().find(|t| t.span.holds(day)) {
             Some(spell) => spell.trust,
             None => self.school.trust_id,
+        }
+    }
+
+    /// The name of the school's trust on `day`, if it was in one.
+    pub fn trust_name_on(&self, day: NaiveDate) -> Option<&str> {
+        match self.trusts.iter().find(|t| t.span.holds(day)) {
+            Some(spell) => spell.name.as_deref(),
+            None => self.trust_name.as_deref(),
         }
     }
 

@@ -9,7 +9,7 @@ use chrono::{Days, Months, NaiveDate};
 use entity::{cohort, partnership, partnership_goal, school};
 use uuid::Uuid;
 
-pub use super::read::{Filter, Slice, load};
+pub use super::read::{Slice, load};
 pub use super::school::{
     Certificate, Journey, PlannedAction, ProgressStage, Risk, RiskKind, SchoolFacts, Settings, Span, Status,
     TrustSpell,
