@@ -21,6 +21,8 @@ pub const MAX_CONNECTIONS_LIMIT: u32 = 1000;
 pub const DEFAULT_STATEMENT_TIMEOUT_SECS: u64 = 20;
 /// How long a caller waits for a free connection of the pool when none is set.
 pub const DEFAULT_ACQUIRE_TIMEOUT_SECS: u64 = 30;
+/// A pooled connection idle this long is pinged before it is handed out; fresher ones are not.
+const PING_IF_IDLE_FOR: Duration = Duration::from_secs(30);
 
 /// How a pool is made. `Default` is what the settings default to (README "Configuration").
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -104,7 +106,11 @@ pub async fn connect_with_settings(
         .sqlx_logging(false)
         .max_connections(size)
         .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(settings.acquire_timeout);
+        .acquire_timeout(settings.acquire_timeout)
+        // sqlx pings every connection it hands out: a round trip before each statement. A
+        // connection in use moments ago is alive; one idle long enough to have been dropped
+        // (a database restart, a firewall's idle cut) is still checked first.
+        .test_before_acquire_if_idle_for(PING_IF_IDLE_FOR);
     if let Some(timeout) = settings.statement_timeout {
         // Sent as a startup parameter of every connection (PostgreSQL only; sea-orm leaves
         // SQLite alone), so no connection of the pool escapes it.

@@ -7,7 +7,9 @@
 //! every key happens to be known, making the count depend on the data). The loaders whose keys
 //! several waves of one operation ask for keep what they read, in DataLoader's own cache:
 //! `ProgressLoader`, as every progress field (partnership, cohort, trust) reads one
-//! partnership's facts. What they keep depends on the operation:
+//! partnership's facts; and `TrustLoader`, which a page of schools fills with their trusts,
+//! read in the page's own statement when the query asks for them (`feed`). What they keep
+//! depends on the operation:
 //! - a query keeps it for the whole operation, and shares progress facts with other queries
 //!   for a few seconds (`progress::cache`);
 //! - a mutation keeps nothing: its fields run one after another, and each must see the writes
@@ -56,6 +58,21 @@ where
     ctx.data::<OperationLoader<L>>()?.load_one(key).await.extend()
 }
 
+/// Puts `values`, read by another loader's statement (a page of schools' trusts, joined in), in
+/// this operation's keeping loader `L`: a load of their keys then costs no statement of its own.
+/// A mutation's loaders keep nothing, so there such a load still reads.
+pub async fn feed<L, K>(
+    ctx: &async_graphql::Context<'_>,
+    values: impl IntoIterator<Item = (K, L::Value)>,
+) -> async_graphql::Result<()>
+where
+    L: Loader<K, Error = ApiError>,
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+{
+    ctx.data::<OperationLoader<L>>()?.feed_many(values).await;
+    Ok(())
+}
+
 /// Loads `key` through this operation's keeping loader `L` (see above), once the batches
 /// running have answered: one of them may be reading `key`, and the cache holds its answer only
 /// once it is back.
@@ -93,7 +110,7 @@ pub fn attach(
     let db = || db.clone();
     req.data(batches.clone())
         .data(loader.of(SchoolLoader { db: db(), partnerships: partnerships.clone() }))
-        .data(loader.of(TrustLoader { db: db() }))
+        .data(loader.keeping(TrustLoader { db: db() }))
         .data(loader.of(CohortLoader { db: db(), partnerships: partnerships.clone() }))
         .data(loader.of(PairingLoader { db: db(), partnerships: partnerships.clone() }))
         .data(loader.of(PartnershipLoader { db: db(), partnerships: partnerships.clone() }))

@@ -99,9 +99,13 @@ pub async fn load(db: &impl ConnectionTrait, p: &partnership::Model, as_of: Naiv
     if ids.is_empty() {
         return Ok(out);
     }
-    let ratings = rating::Entity::find()
+    // Only what the shares need (a rating's note can be long): (journey, criterion, rating).
+    let ratings: Vec<(Uuid, Uuid, String)> = rating::Entity::find()
+        .select_only()
+        .columns([rating::Column::CertificationId, rating::Column::CriterionId, rating::Column::Rating])
         .filter(rating::Column::CertificationId.is_in(ids.clone()))
         .filter(rating::Column::RatedAt.lt(end_of_day))
+        .into_tuple()
         .all(db)
         .await?;
     let links: Vec<(Uuid, Uuid, Uuid)> = evidence_criterion::Entity::find()
@@ -116,9 +120,9 @@ pub async fn load(db: &impl ConnectionTrait, p: &partnership::Model, as_of: Naiv
         .all(db)
         .await?;
 
-    let mut rated: HashMap<Uuid, Vec<&rating::Model>> = HashMap::new();
-    for r in &ratings {
-        rated.entry(r.certification_id).or_default().push(r);
+    let mut rated: HashMap<Uuid, Vec<(Uuid, &str)>> = HashMap::new();
+    for (journey, criterion, rating) in &ratings {
+        rated.entry(*journey).or_default().push((*criterion, rating.as_str()));
     }
     let mut linked: HashMap<Uuid, Vec<(Uuid, Uuid)>> = HashMap::new();
     for (journey, item, criterion) in links {
@@ -133,7 +137,8 @@ pub async fn load(db: &impl ConnectionTrait, p: &partnership::Model, as_of: Naiv
         for c in fw.criteria_at(journey.target_level_id) {
             let f = areas.entry(area_key(c.area_id)).or_default();
             f.total += 1;
-            let rating = rows.iter().find(|r| r.criterion_id == c.id).map(|r| SelfRating::from_db(&r.rating));
+            let rating =
+                rows.iter().find(|(criterion, _)| *criterion == c.id).map(|(_, r)| SelfRating::from_db(r));
             f.secure += usize::from(matches!(rating, Some(SelfRating::Secure | SelfRating::Exceeding)));
             if rating == Some(SelfRating::NotYet) {
                 not_yet.push(c.code.clone());

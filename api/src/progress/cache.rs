@@ -24,8 +24,9 @@ use crate::comparison::Figures;
 /// How long a partnership's facts are kept.
 pub const TTL: Duration = Duration::from_secs(5);
 
-/// Entries of each kind kept at most: past it, expired entries go, then all.
-const MAX_ENTRIES: usize = 64;
+/// Entries of each kind kept at most (partnerships watched at once; README): past it, expired
+/// entries go, then all.
+const MAX_ENTRIES: usize = 8;
 
 /// Cheap to clone; clones share what is kept.
 #[derive(Clone, Default)]

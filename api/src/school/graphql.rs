@@ -8,7 +8,7 @@ use entity::school;
 
 use super::{
     NewSchool, Phase, SchoolFilter, SchoolPatch, SchoolService,
-    loader::{Parent, SchoolById, SchoolCountOf, SchoolLoader, SchoolsOf},
+    loader::{Parent, SchoolById, SchoolCountOf, SchoolLoader, SchoolWithTrust, SchoolsOf},
     service::SchoolOrder,
 };
 use crate::{
@@ -24,7 +24,7 @@ use crate::{
     },
     error::{ApiError, Extend},
     ids::{self, Page, global_id},
-    loaders::load_one,
+    loaders::{feed, load_one},
     mentorship::{
         MentorshipPairing,
         loader::{PairingLoader, PairingsOfMentee, PairingsOfMentor},
@@ -90,17 +90,26 @@ pub async fn schools_of(
     after: Option<String>,
 ) -> Result<SchoolConnection> {
     let page = Page::new(first, after.as_deref()).extend()?;
-    let (rows, more) =
-        load_one::<SchoolLoader, _>(ctx, SchoolsOf(parent, page.clone())).await?.unwrap_or_default();
-    Ok(connection(rows, more, &page, SchoolOrder::Name, SchoolCount::Parent(parent)))
+    // Their trusts come in the same statement when the query asks for them.
+    let trusts = ctx.look_ahead().field("edges").field("node").field("trust").exists();
+    let key = SchoolsOf { parent, page: page.clone(), trusts };
+    let found = load_one::<SchoolLoader, _>(ctx, key).await?.unwrap_or_default();
+    feed::<TrustLoader, _>(ctx, found.trusts.into_iter().map(|t| (TrustById(t.id), t))).await?;
+    Ok(connection(found.rows, found.more, &page, SchoolOrder::Name, SchoolCount::Parent(parent)))
 }
 
 /// Loads one school by id for a relation (pairing.mentor, ...).
 pub async fn school_by_id(ctx: &Context<'_>, id: uuid::Uuid) -> Result<School> {
-    load_one::<SchoolLoader, _>(ctx, SchoolById(id))
-        .await?
-        .map(School)
-        .ok_or_else(|| ApiError::NotFound("school".into()).into_gql())
+    let school = if ctx.look_ahead().field("trust").exists() {
+        // The trust comes in the same statement.
+        let found = load_one::<SchoolLoader, _>(ctx, SchoolWithTrust(id)).await?;
+        let (school, trust) = found.unzip();
+        feed::<TrustLoader, _>(ctx, trust.flatten().map(|t| (TrustById(t.id), t))).await?;
+        school
+    } else {
+        load_one::<SchoolLoader, _>(ctx, SchoolById(id)).await?
+    };
+    school.map(School).ok_or_else(|| ApiError::NotFound("school".into()).into_gql())
 }
 
 /// A school of the registry, as GIAS knows it.
@@ -263,8 +272,14 @@ impl SchoolQuery {
     /// One school by URN. NOT_FOUND when there is none the caller may see.
     #[graphql(guard = "SignedIn")]
     async fn school(&self, ctx: &Context<'_>, urn: i32) -> Result<School> {
-        let viewer = ctx.data::<Viewer>()?;
-        ctx.data::<SchoolService>()?.by_urn(viewer, urn).await.map(School).extend()
+        let (viewer, service) = (ctx.data::<Viewer>()?, ctx.data::<SchoolService>()?);
+        if !ctx.look_ahead().field("trust").exists() {
+            return service.by_urn(viewer, urn).await.map(School).extend();
+        }
+        // The trust comes in the same statement.
+        let (school, trust) = service.by_urn_with_trust(viewer, urn).await.extend()?;
+        feed::<TrustLoader, _>(ctx, trust.map(|t| (TrustById(t.id), t))).await?;
+        Ok(School(school))
     }
 
     /// Schools the caller may see, in `orderBy` order (by name unless asked), a page at a

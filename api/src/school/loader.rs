@@ -3,10 +3,10 @@
 use std::collections::HashMap;
 
 use async_graphql::dataloader::Loader;
-use entity::{cohort_school, partnership_school, school};
+use entity::{cohort_school, partnership_school, school, trust};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, Iterable,
-    QueryFilter,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, IdenStatic,
+    Iterable, QueryFilter,
     sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, Order, Query, WindowStatement},
 };
 use uuid::Uuid;
@@ -63,9 +63,26 @@ impl Parent {
     }
 }
 
-/// Key: one page of the schools under one parent.
+/// Key: one page of the schools under one parent; with `trusts`, the trusts that run them too,
+/// read in the same statement (the caller asks for them when the query selects them).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct SchoolsOf(pub Parent, pub Page);
+pub struct SchoolsOf {
+    pub parent: Parent,
+    pub page: Page,
+    pub trusts: bool,
+}
+
+/// One page of a parent's schools: the rows, whether more follow, and (when asked for) the
+/// trusts that run them.
+#[derive(Clone, Debug, Default)]
+pub struct SchoolPage {
+    pub rows: Vec<school::Model>,
+    pub more: bool,
+    pub trusts: Vec<trust::Model>,
+}
+
+/// The prefix of the trust's columns in a statement that reads schools with their trusts.
+const TRUST: &str = "trust__";
 
 /// Key: how many schools a parent has (that the viewer may see).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -74,6 +91,10 @@ pub struct SchoolCountOf(pub Parent);
 /// Key: one school by id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct SchoolById(pub Uuid);
+
+/// Key: one school by id, with the trust that runs it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SchoolWithTrust(pub Uuid);
 
 /// Loads schools for one request, seeing only the viewer's partnerships.
 pub struct SchoolLoader {
@@ -95,19 +116,40 @@ impl Loader<SchoolById> for SchoolLoader {
     }
 }
 
-impl Loader<SchoolsOf> for SchoolLoader {
-    type Value = (Vec<school::Model>, bool);
+impl Loader<SchoolWithTrust> for SchoolLoader {
+    type Value = (school::Model, Option<trust::Model>);
     type Error = ApiError;
 
-    /// One statement per distinct (kind of parent, page) in the batch: a window function
-    /// numbers each parent's schools and keeps the first `first + 1`.
+    async fn load(
+        &self,
+        keys: &[SchoolWithTrust],
+    ) -> Result<HashMap<SchoolWithTrust, Self::Value>, Self::Error> {
+        let rows = school::Entity::find()
+            .find_also_related(trust::Entity)
+            .filter(school::Column::Id.is_in(keys.iter().map(|k| k.0)))
+            .filter(visible(&self.partnerships))
+            .all(&self.db)
+            .await?;
+        Ok(rows.into_iter().map(|(s, t)| (SchoolWithTrust(s.id), (s, t))).collect())
+    }
+}
+
+impl Loader<SchoolsOf> for SchoolLoader {
+    type Value = SchoolPage;
+    type Error = ApiError;
+
+    /// One statement per distinct (kind of parent, page, trusts or not) in the batch: a window
+    /// function numbers each parent's schools and keeps the first `first + 1`.
     async fn load(&self, keys: &[SchoolsOf]) -> Result<HashMap<SchoolsOf, Self::Value>, Self::Error> {
-        let mut groups: HashMap<(std::mem::Discriminant<Parent>, &Page), Vec<Parent>> = HashMap::new();
-        for SchoolsOf(parent, page) in keys {
-            groups.entry((std::mem::discriminant(parent), page)).or_default().push(*parent);
+        let mut groups: HashMap<(std::mem::Discriminant<Parent>, &Page, bool), Vec<Parent>> = HashMap::new();
+        for key in keys {
+            groups
+                .entry((std::mem::discriminant(&key.parent), &key.page, key.trusts))
+                .or_default()
+                .push(key.parent);
         }
         let mut out = HashMap::new();
-        for ((_, page), parents) in groups {
+        for ((_, page, trusts), parents) in groups {
             let sample = parents[0];
             let mut cond = Condition::all()
                 .add(sample.column().is_in(parents.iter().map(|p| p.id())))
@@ -134,6 +176,17 @@ impl Loader<SchoolsOf> for SchoolLoader {
                 .from(school::Entity)
                 .cond_where(cond);
             sample.join(&mut inner);
+            if trusts {
+                for c in trust::Column::iter() {
+                    inner
+                        .expr_as(Expr::col((trust::Entity, c)), Alias::new(format!("{TRUST}{}", c.as_str())));
+                }
+                inner.left_join(
+                    trust::Entity,
+                    Expr::col((trust::Entity, trust::Column::Id))
+                        .equals((school::Entity, school::Column::TrustId)),
+                );
+            }
             let outer = Query::select()
                 .column(Asterisk)
                 .from_subquery(inner, Alias::new("ranked"))
@@ -142,14 +195,20 @@ impl Loader<SchoolsOf> for SchoolLoader {
                 .order_by(Alias::new("rn"), Order::Asc)
                 .to_owned();
             let rows = self.db.query_all(&outer).await?;
-            let mut by_parent: HashMap<Uuid, Vec<school::Model>> = HashMap::new();
+            let mut by_parent: HashMap<Uuid, SchoolPage> = HashMap::new();
             for row in rows {
                 let parent: Uuid = row.try_get("", "parent_id")?;
-                by_parent.entry(parent).or_default().push(school::Model::from_query_result(&row, "")?);
+                let school = school::Model::from_query_result(&row, "")?;
+                let entry = by_parent.entry(parent).or_default();
+                if trusts && school.trust_id.is_some() {
+                    entry.trusts.push(trust::Model::from_query_result(&row, TRUST)?);
+                }
+                entry.rows.push(school);
             }
             for parent in parents {
-                let schools = by_parent.remove(&parent.id()).unwrap_or_default();
-                out.insert(SchoolsOf(parent, page.clone()), page.split(schools));
+                let mut found = by_parent.remove(&parent.id()).unwrap_or_default();
+                (found.rows, found.more) = page.split(found.rows);
+                out.insert(SchoolsOf { parent, page: page.clone(), trusts }, found);
             }
         }
         Ok(out)

@@ -216,6 +216,22 @@ impl SchoolService {
         visible_by_urn(&self.db, viewer.partnerships(), urn).await
     }
 
+    /// `by_urn`, with the trust that runs the school read in the same statement.
+    pub async fn by_urn_with_trust(
+        &self,
+        viewer: &Viewer,
+        urn: i32,
+    ) -> ApiResult<(school::Model, Option<trust::Model>)> {
+        viewer.actor()?;
+        school::Entity::find()
+            .find_also_related(trust::Entity)
+            .filter(school::Column::Urn.eq(urn))
+            .filter(visible(viewer.partnerships()))
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("school with URN {urn}")))
+    }
+
     pub async fn by_id(&self, viewer: &Viewer, id: Uuid) -> ApiResult<school::Model> {
         viewer.actor()?;
         school::Entity::find_by_id(id)
