@@ -64,6 +64,17 @@ pub struct DatabaseConfig {
         value_parser = clap::value_parser!(u64).range(1..=3600)
     )]
     pub database_acquire_timeout_secs: u64,
+    /// PostgreSQL plans each prepared statement once, for every value, rather than at every
+    /// run (`plan_cache_mode = force_generic_plan`); false leaves PostgreSQL's own choice.
+    /// No effect on SQLite. Default true.
+    #[arg(
+        long,
+        global = true,
+        env = "DATABASE_GENERIC_PLANS",
+        default_value_t = true,
+        action = clap::ArgAction::Set
+    )]
+    pub database_generic_plans: bool,
 }
 
 impl DatabaseConfig {
@@ -74,6 +85,7 @@ impl DatabaseConfig {
             max_connections: self.database_max_connections,
             statement_timeout: Some(self.database_statement_timeout_secs).filter(|&s| s > 0).map(secs),
             acquire_timeout: secs(self.database_acquire_timeout_secs),
+            generic_plans: self.database_generic_plans,
         }
     }
 }

@@ -1,12 +1,16 @@
-//! Connecting, migrating, and refreshing the planner's statistics after bulk loads.
+//! Connecting, migrating, refreshing the planner's statistics after bulk loads, and the one
+//! shape of SQL that keeps a partnership's reads to its own schools' rows.
 
 use std::time::Duration;
 
+use entity::partnership_school;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
     SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    sea_query::{Expr, ExprTrait, Query, SelectStatement, SubQueryStatement},
 };
+use uuid::Uuid;
 
 /// Pool size on SQLite when none is set: one file takes one writer at a time, so more
 /// connections only queue on its lock.
@@ -34,6 +38,9 @@ pub struct Settings {
     pub statement_timeout: Option<Duration>,
     /// How long to wait for a connection when all are in use, before failing with `TIMEOUT`.
     pub acquire_timeout: Duration,
+    /// PostgreSQL plans each prepared statement once for every value (`plan_cache_mode =
+    /// force_generic_plan`) instead of again at every run; false: PostgreSQL's own choice.
+    pub generic_plans: bool,
 }
 
 impl Default for Settings {
@@ -42,6 +49,7 @@ impl Default for Settings {
             max_connections: None,
             statement_timeout: Some(Duration::from_secs(DEFAULT_STATEMENT_TIMEOUT_SECS)),
             acquire_timeout: Duration::from_secs(DEFAULT_ACQUIRE_TIMEOUT_SECS),
+            generic_plans: true,
         }
     }
 }
@@ -116,6 +124,14 @@ pub async fn connect_with_settings(
         // SQLite alone), so no connection of the pool escapes it.
         options.statement_timeout(timeout);
     }
+    if settings.generic_plans {
+        // PostgreSQL's default plans a prepared statement again at every run until a generic plan
+        // looks no costlier, which for a list of ids (`IN ($1, ..., $100)`) it never does: the
+        // planning then cost PostgreSQL more than running the statement. Every statement of the
+        // service plans well for any value (README "Database"), so each is planned once per
+        // connection. A startup parameter, as the timeout is: no statement of its own.
+        options.map_sqlx_postgres_opts(|o| o.options([("plan_cache_mode", "force_generic_plan")]));
+    }
     if is_sqlite(&url) {
         // One file, many readers, one writer: WAL and a busy timeout keep writers from failing.
         options.map_sqlx_sqlite_opts(|o| {
@@ -182,4 +198,33 @@ pub async fn analyze(db: &DatabaseConnection, tables: &[&str]) {
     if let Err(e) = db.execute_unprepared(&sql).await {
         tracing::warn!(error = %e, "ANALYZE after a bulk load failed");
     }
+}
+
+/// The ids of the partnership's member schools, as a subquery.
+fn member_ids(partnership: Uuid) -> SelectStatement {
+    Query::select()
+        .column(partnership_school::Column::SchoolId)
+        .from(partnership_school::Entity)
+        .and_where(Expr::col(partnership_school::Column::PartnershipId).eq(partnership))
+        .to_owned()
+}
+
+/// `column` is one of the ids `ids` selects. On PostgreSQL the ids are gathered into an array
+/// first, so the plan probes indexes for the hundred-odd schools of a partnership: a join or
+/// `IN (subquery)` instead gets a hash join over the whole national table, which the default
+/// planner costs prefer for tables this small though it takes ten times as long, and which a
+/// prepared statement's generic plan keeps choosing too. So does an `IN` list of a page's ids.
+pub fn any_of(backend: DbBackend, column: Expr, ids: SelectStatement) -> Expr {
+    match backend {
+        DbBackend::Postgres => Expr::cust_with_exprs(
+            "$1 = ANY(ARRAY($2))",
+            [column, Expr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(ids)))],
+        ),
+        _ => column.in_subquery(ids),
+    }
+}
+
+/// `column` holds the id of one of the partnership's member schools.
+pub fn members(backend: DbBackend, column: Expr, partnership: Uuid) -> Expr {
+    any_of(backend, column, member_ids(partnership))
 }

@@ -42,6 +42,7 @@ fn the_command_line_reads_and_checks_the_database_settings() {
     assert_eq!(defaults.max_connections_for("postgres://postgres@127.0.0.1:5432/x"), 10);
     assert_eq!(defaults.statement_timeout, Some(Duration::from_secs(20)));
     assert_eq!(defaults.acquire_timeout, Duration::from_secs(30));
+    assert!(defaults.generic_plans);
 
     let set = parse(&[
         "--database-max-connections",
@@ -50,12 +51,15 @@ fn the_command_line_reads_and_checks_the_database_settings() {
         "5",
         "--database-acquire-timeout-secs",
         "2",
+        "--database-generic-plans",
+        "false",
     ])
     .expect("settings parse");
     assert_eq!(set.max_connections_for("sqlite://x.db"), 25);
     assert_eq!(set.max_connections_for("postgres://x"), 25);
     assert_eq!(set.statement_timeout, Some(Duration::from_secs(5)));
     assert_eq!(set.acquire_timeout, Duration::from_secs(2));
+    assert!(!set.generic_plans);
     assert_eq!(parse(&["--database-statement-timeout-secs", "0"]).unwrap().statement_timeout, None);
     assert_eq!(parse(&["--database-max-connections", "1000"]).unwrap().max_connections, Some(1000));
 
@@ -137,6 +141,20 @@ async fn postgres_cancels_a_statement_past_the_timeout() {
         .unwrap()
         .expect("a row");
     assert_eq!(row.try_get::<String>("", "t").unwrap(), "0");
+}
+
+#[tokio::test]
+#[cfg_attr(not(postgres), ignore = "needs TEST_DATABASE_URL (PostgreSQL)")]
+async fn postgres_plans_prepared_statements_once_unless_told_otherwise() {
+    let url = tests::postgres_url();
+    let mode = async |settings: &Settings| {
+        let db = db::connect_with_settings(ConnectOptions::new(&url), settings).await.unwrap();
+        let sql = "SELECT current_setting('plan_cache_mode') AS m";
+        let row = db.query_one_raw(Statement::from_string(db.get_database_backend(), sql)).await.unwrap();
+        row.expect("a row").try_get::<String>("", "m").unwrap()
+    };
+    assert_eq!(mode(&Settings::default()).await, "force_generic_plan");
+    assert_eq!(mode(&Settings { generic_plans: false, ..Settings::default() }).await, "auto");
 }
 
 #[tokio::test]

@@ -11,9 +11,12 @@ use std::{
 use chrono::{NaiveDate, NaiveTime};
 use entity::{
     certification, cohort_school, evidence, evidence_criterion, mentorship_pairing as pairing, partnership,
-    partnership_school, rating, school,
+    rating, school,
 };
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QuerySelect, RelationTrait};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QuerySelect, RelationTrait,
+    sea_query::Expr,
+};
 use uuid::Uuid;
 
 use super::{AreaFigures, Figures, MIN_GROUP_FLOOR, SchoolFigures};
@@ -30,12 +33,15 @@ pub async fn load(db: &impl ConnectionTrait, p: &partnership::Model, as_of: Naiv
     let Some(slug) = p.default_framework.as_deref() else { return Ok(out) };
     let end_of_day = as_of.and_time(NaiveTime::MIN).and_utc().fixed_offset() + chrono::Duration::days(1);
 
+    // Members by id (`db::members`): joined to the membership table instead, PostgreSQL read
+    // every school in the country.
+    let backend = db.get_database_backend();
+    let member = |column: Expr| crate::db::members(backend, column, p.id);
     let members: Vec<(Uuid, Option<Uuid>)> = school::Entity::find()
         .select_only()
         .column(school::Column::Id)
         .column(school::Column::TrustId)
-        .join(JoinType::InnerJoin, school::Relation::PartnershipSchool.def())
-        .filter(partnership_school::Column::PartnershipId.eq(p.id))
+        .filter(member(Expr::col((school::Entity, school::Column::Id))))
         .filter(school::Column::Open.eq(true))
         .into_tuple()
         .all(db)
@@ -55,9 +61,7 @@ pub async fn load(db: &impl ConnectionTrait, p: &partnership::Model, as_of: Naiv
 
     // Each school's current journey: the newest it had started by the day.
     let journeys = certification::Entity::find()
-        .join(JoinType::InnerJoin, certification::Relation::School.def())
-        .join(JoinType::InnerJoin, school::Relation::PartnershipSchool.def())
-        .filter(partnership_school::Column::PartnershipId.eq(p.id))
+        .filter(member(Expr::col((certification::Entity, certification::Column::SchoolId))))
         .filter(certification::Column::FrameworkSlug.eq(slug))
         .filter(certification::Column::EnrolledAt.lt(end_of_day))
         .all(db)

@@ -11,14 +11,20 @@ use entity::{
     partnership, partnership_goal, partnership_school, school, school_trust_spell, trust,
 };
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, IdenStatic, Iterable,
-    JoinType, QueryFilter, QueryOrder, QueryResult,
-    sea_query::{Alias, Expr, ExprTrait, Order, Query, SelectStatement, SubQueryStatement, UnionType},
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, IdenStatic, Iterable, JoinType,
+    QueryFilter, QueryOrder, QueryResult,
+    sea_query::{Alias, Expr, ExprTrait, Order, Query, SelectStatement, UnionType},
 };
 use uuid::Uuid;
 
 use super::service::{Certificate, Facts, Journey, PlannedAction, SchoolFacts, Span, TrustSpell};
-use crate::{certification::Stage, error::ApiResult, framework::service as frameworks, partnership::goals};
+use crate::{
+    certification::Stage,
+    db::{any_of, members},
+    error::ApiResult,
+    framework::service as frameworks,
+    partnership::goals,
+};
 
 /// Which of the partnership's schools to read.
 #[derive(Clone, Copy, Debug)]
@@ -27,35 +33,6 @@ pub enum Slice {
     All,
     /// At most `limit` of them, with URNs above `after` (for streaming).
     Page { after: Option<i32>, limit: u64 },
-}
-
-/// The ids of the partnership's member schools, as a subquery.
-fn member_ids(partnership: Uuid) -> SelectStatement {
-    Query::select()
-        .column(partnership_school::Column::SchoolId)
-        .from(partnership_school::Entity)
-        .and_where(Expr::col(partnership_school::Column::PartnershipId).eq(partnership))
-        .to_owned()
-}
-
-/// `column` is one of the ids `ids` selects. On PostgreSQL the ids are gathered into an array
-/// first, so the plan probes indexes for the hundred-odd schools of a partnership: a join or
-/// `IN (subquery)` instead gets a hash join over the whole national table, which the default
-/// planner costs prefer for tables this small though it takes ten times as long, and which a
-/// prepared statement's generic plan keeps choosing too. So does an `IN` list of a page's ids.
-fn any_of(backend: DbBackend, column: Expr, ids: SelectStatement) -> Expr {
-    match backend {
-        DbBackend::Postgres => Expr::cust_with_exprs(
-            "$1 = ANY(ARRAY($2))",
-            [column, Expr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(ids)))],
-        ),
-        _ => column.in_subquery(ids),
-    }
-}
-
-/// `column` holds the id of one of the partnership's member schools.
-fn members(backend: DbBackend, column: Expr, partnership: Uuid) -> Expr {
-    any_of(backend, column, member_ids(partnership))
 }
 
 /// Selects every column of `E`, named `prefix` + column, for `FromQueryResult` with that prefix.
