@@ -71,6 +71,7 @@ fn the_command_line_reads_and_checks_the_database_settings() {
         ("--database-statement-timeout-secs", "-1"),
         ("--database-statement-timeout-secs", "30s"),
         ("--database-acquire-timeout-secs", "0"),
+        ("--database-generic-plans", "maybe"),
     ] {
         // `--flag=value`, so that "-1" is read as the value rather than as a flag.
         let err = parse(&[&format!("{flag}={bad}")]).expect_err(bad).to_string();
