@@ -683,6 +683,15 @@ async fn csv_pages_carry_their_own_schools_journeys() {
     assert_eq!(rows.len(), expected.len());
     assert!(rows.iter().filter(|r| r.1 != "NOT_ENROLLED").count() > 600, "most schools have journeys");
     assert_eq!(rows, expected);
+
+    // Exports asked for at once, reading the same partnership's pages side by side, each get
+    // the whole file.
+    let query = format!("partnership={}&asOf=2026-12-01", p.slug);
+    let files = futures::future::join_all((0..6).map(|_| csv_get(&app, Some(&token), &query))).await;
+    for (status, _, file) in files {
+        assert_eq!(status, 200);
+        assert!(file == body, "a file asked for with five others is the file asked for alone");
+    }
 }
 
 #[tokio::test]
